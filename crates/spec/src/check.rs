@@ -1,0 +1,195 @@
+//! What a check returns — a pass with the figures it measured, or a failure saying what was
+//! expected and what was seen — and the helpers the stamped tests and the runner share.
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+/// One measured figure of a check: a name, a value and its unit.
+///
+/// ```
+/// use bothways_spec::Figure;
+/// let f = Figure::millis("late by", std::time::Duration::from_micros(2_500));
+/// assert_eq!(f.to_string(), "late by 2.50 ms");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Figure {
+    /// What was measured, e.g. `"per call"`.
+    pub name: &'static str,
+    /// The measured value, in `unit`.
+    pub value: f64,
+    /// The unit of `value`, e.g. `"µs"`.
+    pub unit: &'static str,
+}
+
+impl Figure {
+    /// A figure with an explicit unit.
+    pub fn new(name: &'static str, value: f64, unit: &'static str) -> Self {
+        Figure { name, value, unit }
+    }
+
+    /// A duration, in milliseconds.
+    pub fn millis(name: &'static str, d: Duration) -> Self {
+        Figure::new(name, d.as_secs_f64() * 1e3, "ms")
+    }
+
+    /// A duration, in microseconds.
+    pub fn micros(name: &'static str, d: Duration) -> Self {
+        Figure::new(name, d.as_secs_f64() * 1e6, "µs")
+    }
+
+    /// A count of things (threads, files, answers).
+    pub fn count(name: &'static str, n: i64, unit: &'static str) -> Self {
+        // i64 → f64 is exact for every count a check can reach (well below 2^53).
+        Figure::new(name, n as f64, unit)
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Three significant figures are all a noisy 2-core machine can vouch for.
+        let v = self.value;
+        let digits = if v == v.trunc() && v.abs() < 1e6 {
+            0
+        } else if v.abs() >= 100.0 {
+            0
+        } else if v.abs() >= 10.0 {
+            1
+        } else if v.abs() >= 1.0 {
+            2
+        } else {
+            3
+        };
+        write!(f, "{} {v:.digits$} {}", self.name, self.unit)
+    }
+}
+
+/// A check that did not hold: what it expected, and what it saw instead.
+///
+/// ```
+/// use bothways_spec::Failure;
+/// let f = Failure::new("Elapsed within 350 ms", "Ok after 2.0 s");
+/// assert_eq!(f.to_string(), "expected Elapsed within 350 ms; saw Ok after 2.0 s");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The property the check asserts, in words.
+    pub expected: String,
+    /// What the implementation did instead.
+    pub seen: String,
+}
+
+impl Failure {
+    /// A failure from its two halves.
+    pub fn new(expected: impl Into<String>, seen: impl Into<String>) -> Self {
+        Failure { expected: expected.into(), seen: seen.into() }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "expected {}; saw {}", self.expected, self.seen)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// The outcome of one check: its figures, or why it failed.
+pub type CheckResult = Result<Vec<Figure>, Failure>;
+
+/// One named check of a pattern, generic over the implementation it drives.
+pub struct Check<T: ?Sized> {
+    /// The check's name, which states the property (`no_progress_after_deadline`).
+    pub name: &'static str,
+    /// The check itself.
+    pub run: fn(&T) -> CheckResult,
+}
+
+impl<T: ?Sized> fmt::Debug for Check<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Check").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+/// Fails with `expected` / `seen` unless `holds`.
+///
+/// ```
+/// use bothways_spec::check::ensure;
+/// assert!(ensure(1 + 1 == 2, "arithmetic", || "something else").is_ok());
+/// assert!(ensure(false, "true", || "false").is_err());
+/// ```
+pub fn ensure<S: Into<String>>(
+    holds: bool,
+    expected: &str,
+    seen: impl FnOnce() -> S,
+) -> Result<(), Failure> {
+    if holds { Ok(()) } else { Err(Failure::new(expected, seen())) }
+}
+
+/// Runs one check, turning a panic that escapes the implementation into a [`Failure`], so the
+/// runner can go on to the next check.
+///
+/// ```
+/// use bothways_spec::check::run_check;
+/// fn bad(_: &()) -> bothways_spec::CheckResult { panic!("escaped") }
+/// let failure = run_check(bad, &()).unwrap_err();
+/// assert!(failure.seen.contains("escaped"));
+/// ```
+pub fn run_check<T: ?Sized>(check: fn(&T) -> CheckResult, imp: &T) -> CheckResult {
+    match catch_unwind(AssertUnwindSafe(|| check(imp))) {
+        Ok(result) => result,
+        Err(payload) => Err(Failure::new(
+            "no panic to reach the caller",
+            format!("a panic: {}", panic_text(payload.as_ref())),
+        )),
+    }
+}
+
+/// The body of every stamped `#[test]`: runs the check and panics with its failure.
+pub fn assert_passes<T: ?Sized>(name: &str, check: fn(&T) -> CheckResult, imp: &T) {
+    if let Err(failure) = run_check(check, imp) {
+        panic!("{name}: {failure}");
+    }
+}
+
+/// Panics unless a suite macro stamped exactly the pattern's checks, in order.
+pub fn assert_same_names(stamped: &[&str], published: &[&str]) {
+    assert_eq!(stamped, published, "the suite macro and the check list have drifted apart");
+}
+
+/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}
+
+// Checks that read process-wide counters (threads, open files, CPU time) must not overlap with
+// anything that creates threads or sockets, and libtest runs tests on parallel threads of one
+// process. So every stamped test takes this lock before it even builds its implementation —
+// shared for an ordinary check, exclusive for one its pattern lists as process-wide.
+static PROCESS: RwLock<()> = RwLock::new(());
+
+/// The hold a stamped test has on the process while it runs.
+#[derive(Debug)]
+pub enum Guard {
+    /// An ordinary check: runs beside other ordinary checks.
+    Shared(RwLockReadGuard<'static, ()>),
+    /// A check that counts the whole process's threads or files: runs alone.
+    Exclusive(RwLockWriteGuard<'static, ()>),
+}
+
+/// Takes the process lock, exclusive when `exclusive`.
+pub fn guard(exclusive: bool) -> Guard {
+    // A poisoned lock only means another check panicked; the `()` it guards cannot be torn.
+    if exclusive {
+        Guard::Exclusive(PROCESS.write().unwrap_or_else(PoisonError::into_inner))
+    } else {
+        Guard::Shared(PROCESS.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}

@@ -1,0 +1,502 @@
+//! The timeout pattern's contract: bound any operation — including connect-then-read-many — with
+//! real cancellation, so that after the deadline the operation makes no further progress.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::check::{Check, CheckResult, Failure, Figure, ensure, panic_text};
+use crate::recorder::Recorder;
+use crate::resources::Resources;
+use crate::server::{LineServer, Script};
+
+/// How late an `Elapsed` may come after the limit: generous, for a noisy 2-core machine.
+pub const LATE: Duration = Duration::from_millis(150);
+/// How long an operation may keep making progress once `Elapsed` has been returned.
+pub const STOP_WITHIN: Duration = Duration::from_millis(50);
+/// How soon the server must see the connection of a timed-out fetch closed.
+pub const CLOSE_WITHIN: Duration = Duration::from_millis(100);
+/// How many timed-out operations the leak check runs, of each kind.
+pub const LEAK_ROUNDS: usize = 1000;
+/// Threads the leak check tolerates above its baseline: test-harness threads that start while
+/// it runs (libtest starts the next test's thread, which then waits for the exclusive lock).
+pub const THREAD_SLACK: usize = 2;
+
+/// What an operation under a timeout ended in, in words both styles share. Each
+/// implementation's adapter maps its own crate's error enum onto this one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The deadline passed before the operation finished.
+    #[error("the deadline passed")]
+    Elapsed,
+    /// The operation panicked; the caller got this instead of the unwind.
+    #[error("the operation panicked: {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// The peer sent more than `max` bytes without a newline.
+    #[error("the line is longer than {max} bytes")]
+    LineTooLong {
+        /// The longest line accepted.
+        max: usize,
+    },
+    /// The peer closed the connection before a newline.
+    #[error("the peer closed after {received} bytes, before a newline")]
+    Closed {
+        /// Bytes received before the close.
+        received: usize,
+    },
+    /// An I/O error other than the deadline.
+    #[error("I/O error: {0}")]
+    Io(std::io::ErrorKind),
+    /// Anything else the implementation reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What both styles of the timeout pattern must do, stated as blocking calls.
+///
+/// Every method bounds its operation by `limit`, measured from the call. An async adapter
+/// blocks on its runtime inside each method; a threads implementation just runs.
+pub trait TimeoutSpec {
+    /// Runs `n` operations that finish at once — the `i`th returns `i` — each under its own
+    /// timeout of `limit`, and returns the sum of what they returned (or the first error).
+    fn instant(&self, n: u32, limit: Duration) -> Result<u64, Error>;
+
+    /// Runs one operation of `steps` steps, each recording one side effect in `recorder` and
+    /// then waiting `step`; returns the number of steps done.
+    fn steps(
+        &self,
+        steps: u32,
+        step: Duration,
+        recorder: &Recorder,
+        limit: Duration,
+    ) -> Result<u32, Error>;
+
+    /// Connects to `addr` and reads one newline-terminated message of at most `max_len` bytes
+    /// (newline excluded), with one deadline over the connect and every read. Returns the
+    /// message without its newline.
+    fn fetch_line(&self, addr: SocketAddr, limit: Duration, max_len: usize)
+    -> Result<Vec<u8>, Error>;
+
+    /// Accepts one connection on `listener` and returns the peer's address.
+    fn accept(&self, listener: &TcpListener, limit: Duration) -> Result<SocketAddr, Error>;
+
+    /// Runs an operation that panics with `message`.
+    fn panics(&self, message: &'static str, limit: Duration) -> Result<(), Error>;
+}
+
+macro_rules! checks {
+    ($($name:ident),+ $(,)?) => {
+        /// The names of the checks, in the order the suite runs them.
+        pub const CHECK_NAMES: &[&str] = &[$(stringify!($name)),+];
+
+        /// Every check, in order, for the runner.
+        pub fn checks<T: TimeoutSpec>() -> Vec<Check<T>> {
+            vec![$(Check { name: stringify!($name), run: $name::<T> }),+]
+        }
+    };
+}
+
+/// The checks that count the whole process's threads and files, so run alone.
+pub const PROCESS_WIDE: &[&str] = &["no_leak_after_many_timeouts"];
+
+checks!(
+    fast_operation_returns_its_value,
+    slow_operation_elapses_within_bound,
+    whole_message_arrives_within_deadline,
+    one_deadline_bounds_a_dripping_read,
+    no_progress_after_deadline,
+    connection_closed_after_deadline,
+    accept_elapses_when_nobody_connects,
+    accept_returns_the_connection,
+    no_leak_after_many_timeouts,
+    zero_limit_elapses_at_once,
+    finishing_at_the_limit_gives_one_answer,
+    panic_becomes_typed_error_and_pool_survives,
+    huge_limit_means_no_limit,
+    overlong_line_is_a_typed_error,
+    eof_before_newline_is_a_typed_error,
+    refused_connection_is_a_typed_error,
+);
+
+/// Stamps out the timeout suite: one `#[test]` per check.
+///
+/// `threads: make` calls `make()`; `async: make` calls `make(flavour)` once per runtime
+/// flavour, in modules `current_thread` and `multi_thread`. `make` returns `Result<Impl, E>`.
+///
+/// ```ignore
+/// bothways_spec::timeout_suite!(threads: my_crate::conformance::Conformance::new);
+/// bothways_spec::timeout_suite!(async: my_crate::conformance::Conformance::new);
+/// ```
+#[macro_export]
+macro_rules! timeout_suite {
+    (threads: $make:expr) => {
+        $crate::__timeout_tests!($make);
+    };
+    (async: $make:expr) => {
+        mod current_thread {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__timeout_tests!(|| ($make)($crate::Flavour::CurrentThread));
+        }
+        mod multi_thread {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__timeout_tests!(|| ($make)($crate::Flavour::MultiThread));
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __timeout_tests {
+    ($make:expr) => {
+        $crate::__stamp!(
+            timeout, $make;
+            fast_operation_returns_its_value,
+            slow_operation_elapses_within_bound,
+            whole_message_arrives_within_deadline,
+            one_deadline_bounds_a_dripping_read,
+            no_progress_after_deadline,
+            connection_closed_after_deadline,
+            accept_elapses_when_nobody_connects,
+            accept_returns_the_connection,
+            no_leak_after_many_timeouts,
+            zero_limit_elapses_at_once,
+            finishing_at_the_limit_gives_one_answer,
+            panic_becomes_typed_error_and_pool_survives,
+            huge_limit_means_no_limit,
+            overlong_line_is_a_typed_error,
+            eof_before_newline_is_a_typed_error,
+            refused_connection_is_a_typed_error,
+        );
+    };
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+fn fixture<T>(what: &str, r: std::io::Result<T>) -> Result<T, Failure> {
+    r.map_err(|e| Failure::new(format!("the fixture to {what}"), format!("I/O error {e}")))
+}
+
+/// Checks that `result` is `Elapsed` and that it came no earlier than `limit` and no later
+/// than `limit + LATE` after `start`; returns how long it took.
+fn expect_elapsed<V: std::fmt::Debug>(
+    what: &str,
+    result: Result<V, Error>,
+    start: Instant,
+    limit: Duration,
+) -> Result<Duration, Failure> {
+    let took = start.elapsed();
+    ensure(
+        matches!(result, Err(Error::Elapsed)),
+        &format!("{what} to end in Elapsed"),
+        || format!("{result:?} after {}", ms(took)),
+    )?;
+    ensure(took >= limit, &format!("Elapsed no earlier than {}", ms(limit)), || {
+        format!("Elapsed after {}", ms(took))
+    })?;
+    ensure(took <= limit + LATE, &format!("Elapsed no later than {}", ms(limit + LATE)), || {
+        format!("Elapsed after {}", ms(took))
+    })?;
+    Ok(took)
+}
+
+/// 1a. An operation that finishes at once returns its own value through the timeout.
+pub fn fast_operation_returns_its_value<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let n: u32 = 10_000;
+    let start = Instant::now();
+    let sum = imp.instant(n, Duration::from_secs(5));
+    let took = start.elapsed();
+    let want = u64::from(n) * u64::from(n - 1) / 2;
+    ensure(sum == Ok(want), &format!("Ok({want}), the sum of 0..{n}"), || format!("{sum:?}"))?;
+    Ok(vec![Figure::micros("per call", took / n)])
+}
+
+/// 1b. A slow operation ends in `Elapsed`, no earlier than the limit and no later than
+/// limit + 150 ms.
+pub fn slow_operation_elapses_within_bound<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let limit = Duration::from_millis(200);
+    let recorder = Recorder::new();
+    let start = Instant::now();
+    let result = imp.steps(1_000, Duration::from_millis(10), &recorder, limit);
+    let took = expect_elapsed("a 10 s operation under a 200 ms limit", result, start, limit)?;
+    Ok(vec![Figure::millis("late by", took - limit)])
+}
+
+/// A fetch from a server that answers at once returns the message, newline removed.
+pub fn whole_message_arrives_within_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let server = fixture("start", LineServer::start(Script::fast(b"hello, bothways\n")))?;
+    let start = Instant::now();
+    let got = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
+    let took = start.elapsed();
+    ensure(got.as_deref() == Ok(b"hello, bothways".as_slice()), "Ok(\"hello, bothways\")", || {
+        format!("{:?}", got.as_ref().map(|v| String::from_utf8_lossy(v)))
+    })?;
+    Ok(vec![Figure::micros("fetch", took)])
+}
+
+/// 2. One deadline covers the whole multi-step operation: a server dripping one byte every
+/// 20 ms of a 2 s message, under a 300 ms limit, ends in `Elapsed` near 300 ms. A per-read
+/// timeout alone would never fire, since every read gets a byte within 20 ms.
+pub fn one_deadline_bounds_a_dripping_read<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let mut message = vec![b'x'; 99];
+    message.push(b'\n');
+    let server =
+        fixture("start", LineServer::start(Script::drip(&message, Duration::from_millis(20))))?;
+    let limit = Duration::from_millis(300);
+    let start = Instant::now();
+    let result = imp.fetch_line(server.addr(), limit, 1024);
+    let took = expect_elapsed("a 2 s dripped message under a 300 ms limit", result, start, limit)?;
+    Ok(vec![Figure::millis("elapsed after", took)])
+}
+
+/// 3a. After the deadline the operation makes no further progress: its side effects stop
+/// within 50 ms of `Elapsed` being returned.
+pub fn no_progress_after_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let recorder = Recorder::new();
+    let limit = Duration::from_millis(100);
+    let result = imp.steps(10_000, Duration::from_millis(5), &recorder, limit);
+    let returned = Instant::now();
+    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || format!("{result:?}"))?;
+    ensure(recorder.count() > 0, "some progress before the deadline", || "no side effect at all")?;
+    // Give a runaway operation every chance to show itself.
+    thread::sleep(Duration::from_millis(250));
+    let late = recorder.count_after(returned + STOP_WITHIN);
+    let last = recorder.last().map_or(Duration::ZERO, |t| t.saturating_duration_since(returned));
+    ensure(late == 0, "no side effect later than 50 ms after Elapsed", || {
+        format!("{late} more, the last {} after Elapsed", ms(last))
+    })?;
+    Ok(vec![Figure::millis("stopped after", last)])
+}
+
+/// 3b. A fetch that times out lets go of its connection: the server sees it closed within
+/// 100 ms.
+pub fn connection_closed_after_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let message = vec![b'x'; 200];
+    let server =
+        fixture("start", LineServer::start(Script::drip(&message, Duration::from_millis(20))))?;
+    let result = imp.fetch_line(server.addr(), Duration::from_millis(200), 1024);
+    let returned = Instant::now();
+    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || format!("{result:?}"))?;
+    let closed = server.wait_for_close(0, Duration::from_secs(1));
+    let Some(closed) = closed else {
+        return Err(Failure::new(
+            "the server to see the connection closed",
+            "it still open 1 s after Elapsed",
+        ));
+    };
+    let after = closed.saturating_duration_since(returned);
+    ensure(after <= CLOSE_WITHIN, "the connection closed within 100 ms of Elapsed", || {
+        format!("it closed {} after", ms(after))
+    })?;
+    Ok(vec![Figure::millis("closed after", after)])
+}
+
+/// 4a. Accept with a deadline returns `Elapsed` when nobody connects.
+pub fn accept_elapses_when_nobody_connects<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
+    let limit = Duration::from_millis(200);
+    let start = Instant::now();
+    let result = imp.accept(&listener, limit);
+    let took = expect_elapsed("an accept nobody answers", result, start, limit)?;
+    Ok(vec![Figure::millis("late by", took - limit)])
+}
+
+/// 4b. Accept with a deadline returns the connection when a client comes in time.
+pub fn accept_returns_the_connection<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
+    let addr = fixture("read its address", listener.local_addr())?;
+    let connected_at = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let client = {
+        let connected_at = std::sync::Arc::clone(&connected_at);
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            let stream = TcpStream::connect(addr)?;
+            let local = stream.local_addr()?;
+            *connected_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(Instant::now());
+            // Hold the stream until the accept has been checked.
+            thread::sleep(Duration::from_millis(200));
+            std::io::Result::Ok((stream, local))
+        })
+    };
+    let result = imp.accept(&listener, Duration::from_secs(2));
+    let accepted_at = Instant::now();
+    let joined = client.join().map_err(|p| Failure::new("the client thread", panic_text(&*p)))?;
+    let (_stream, local) = fixture("connect", joined)?;
+    ensure(result == Ok(local), &format!("Ok({local})"), || format!("{result:?}"))?;
+    let connected = *connected_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let lag = connected.map_or(Duration::ZERO, |c| accepted_at.saturating_duration_since(c));
+    Ok(vec![Figure::millis("accepted after connect", lag)])
+}
+
+/// 5. No leaks: a thousand timed-out operations of each kind (a stepping operation and a fetch
+/// from a server that never answers) leave the thread count and open-file count where they
+/// started. The baseline is taken after the implementation was built, so a pool's own fixed
+/// threads are allowed.
+pub fn no_leak_after_many_timeouts<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let before = fixture("read /proc/self", Resources::now())?;
+    {
+        let server = fixture("start", LineServer::start(Script::silent()))?;
+        let recorder = Recorder::new();
+        let mut elapsed = 0;
+        for _ in 0..LEAK_ROUNDS {
+            let step = Duration::from_millis(1);
+            if imp.steps(1_000, step, &recorder, Duration::from_millis(1)) == Err(Error::Elapsed) {
+                elapsed += 1;
+            }
+            if imp.fetch_line(server.addr(), Duration::from_millis(2), 64) == Err(Error::Elapsed) {
+                elapsed += 1;
+            }
+        }
+        ensure(elapsed == 2 * LEAK_ROUNDS, &format!("{} Elapsed", 2 * LEAK_ROUNDS), || {
+            format!("{elapsed}")
+        })?;
+    }
+    // Threads that have been told to stop may take a moment to leave /proc/self/task.
+    let settle = Instant::now() + Duration::from_secs(2);
+    let after = loop {
+        let now = fixture("read /proc/self", Resources::now())?;
+        let settled = now.threads <= before.threads && now.files <= before.files;
+        if settled || Instant::now() >= settle {
+            break now;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    ensure(
+        after.threads <= before.threads + THREAD_SLACK,
+        &format!("at most {} threads, as before (+{THREAD_SLACK} harness)", before.threads),
+        || format!("{}", after.threads),
+    )?;
+    ensure(after.files <= before.files, &format!("at most {} open files, as before", before.files), || {
+        format!("{}", after.files)
+    })?;
+    let delta = |a: usize, b: usize| i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX);
+    Ok(vec![
+        Figure::count("threads Δ", delta(after.threads, before.threads), "threads"),
+        Figure::count("files Δ", delta(after.files, before.files), "fds"),
+    ])
+}
+
+/// 6a. A zero limit is not an error: a slow operation ends in `Elapsed` at once and makes no
+/// progress after; an instant one gives one answer (`Ok` where the style can see it is ready
+/// without waiting, `Elapsed` otherwise).
+pub fn zero_limit_elapses_at_once<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let recorder = Recorder::new();
+    let start = Instant::now();
+    let result = imp.steps(1_000, Duration::from_millis(5), &recorder, Duration::ZERO);
+    let took = expect_elapsed("a slow operation under a zero limit", result, start, Duration::ZERO)?;
+    let returned = Instant::now();
+    thread::sleep(Duration::from_millis(100));
+    let late = recorder.count_after(returned + STOP_WITHIN);
+    ensure(late == 0, "no side effect after Elapsed", || format!("{late} more"))?;
+    let instant = imp.instant(1, Duration::ZERO);
+    ensure(matches!(instant, Ok(0) | Err(Error::Elapsed)), "Ok(0) or Elapsed", || {
+        format!("{instant:?}")
+    })?;
+    Ok(vec![Figure::millis("elapsed after", took)])
+}
+
+/// 6b. An operation that finishes right at the limit gives exactly one answer — its value or
+/// `Elapsed` — and never hangs.
+pub fn finishing_at_the_limit_gives_one_answer<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let limit = Duration::from_millis(20);
+    let mut ok = 0;
+    for _ in 0..20 {
+        let recorder = Recorder::new();
+        let start = Instant::now();
+        let result = imp.steps(1, limit, &recorder, limit);
+        let took = start.elapsed();
+        ensure(matches!(result, Ok(1) | Err(Error::Elapsed)), "Ok(1) or Elapsed", || {
+            format!("{result:?}")
+        })?;
+        ensure(took <= limit + LATE, &format!("an answer within {}", ms(limit + LATE)), || {
+            format!("one after {}", ms(took))
+        })?;
+        ok += i64::from(result.is_ok());
+    }
+    Ok(vec![Figure::count("Ok", ok, "of 20")])
+}
+
+/// 6c. An operation that panics gives the caller a typed error, and the implementation stays
+/// usable: sixteen panics in a row (more than a small pool has workers), then normal calls.
+pub fn panic_becomes_typed_error_and_pool_survives<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    for _ in 0..16 {
+        let result = catch_unwind(AssertUnwindSafe(|| imp.panics("boom", Duration::from_secs(2))));
+        let result = result.map_err(|p| {
+            Failure::new("a typed error", format!("the panic reached the caller: {}", panic_text(&*p)))
+        })?;
+        ensure(
+            matches!(&result, Err(Error::Panicked { message }) if message.contains("boom")),
+            "Err(Panicked { message: \"boom\" })",
+            || format!("{result:?}"),
+        )?;
+    }
+    let after = imp.instant(100, Duration::from_secs(2));
+    ensure(after == Ok(4950), "Ok(4950) from calls after the panics", || format!("{after:?}"))?;
+    Ok(Vec::new())
+}
+
+/// 6d. A limit too large to add to the clock (`Duration::MAX`) means no limit, not a panic
+/// from an overflowing `Instant + Duration`.
+pub fn huge_limit_means_no_limit<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let instant = imp.instant(10, Duration::MAX);
+    ensure(instant == Ok(45), "Ok(45)", || format!("{instant:?}"))?;
+    let recorder = Recorder::new();
+    let steps = imp.steps(3, Duration::from_millis(1), &recorder, Duration::MAX);
+    ensure(steps == Ok(3), "Ok(3)", || format!("{steps:?}"))?;
+    let server = fixture("start", LineServer::start(Script::fast(b"ok\n")))?;
+    let line = imp.fetch_line(server.addr(), Duration::MAX, 16);
+    ensure(line.as_deref() == Ok(b"ok".as_slice()), "Ok(\"ok\")", || format!("{line:?}"))?;
+    Ok(Vec::new())
+}
+
+/// Bad input: a line longer than the maximum is a typed error, and nothing beyond the
+/// maximum is buffered.
+pub fn overlong_line_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let mut message = vec![b'a'; 100_000];
+    message.push(b'\n');
+    let server = fixture("start", LineServer::start(Script::fast(&message)))?;
+    let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
+    ensure(result == Err(Error::LineTooLong { max: 1024 }), "Err(LineTooLong { max: 1024 })", || {
+        format!("{:?}", result.map(|v| v.len()))
+    })?;
+    Ok(Vec::new())
+}
+
+/// Bad input: a peer that closes before the newline is a typed error that says how much came.
+pub fn eof_before_newline_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let server = fixture("start", LineServer::start(Script::fast(b"partial").then_close()))?;
+    let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
+    ensure(result == Err(Error::Closed { received: 7 }), "Err(Closed { received: 7 })", || {
+        format!("{result:?}")
+    })?;
+    Ok(Vec::new())
+}
+
+/// Bad input: nobody listening is a typed I/O error, at once, not a wait for the deadline.
+pub fn refused_connection_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    // Bind then drop: the port is free and, on loopback, refuses at once.
+    let addr = {
+        let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
+        fixture("read its address", listener.local_addr())?
+    };
+    let start = Instant::now();
+    let result = imp.fetch_line(addr, Duration::from_secs(5), 64);
+    let took = start.elapsed();
+    ensure(
+        result == Err(Error::Io(std::io::ErrorKind::ConnectionRefused)),
+        "Err(Io(ConnectionRefused))",
+        || format!("{result:?}"),
+    )?;
+    ensure(took < Duration::from_secs(1), "the refusal well before the 5 s deadline", || {
+        format!("it after {}", ms(took))
+    })?;
+    Ok(vec![Figure::millis("refused after", took)])
+}

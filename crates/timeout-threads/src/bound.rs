@@ -1,0 +1,231 @@
+//! Bound any operation: a pool of reusable workers runs a closure under a deadline and cancels
+//! it through a token. Threads cannot drop a running call, so the operation must cooperate.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+use crate::Error;
+
+/// Tells an operation when to stop: at its deadline, or when cancelled.
+///
+/// Threads cannot interrupt a running call, so an operation run by [`Pool::run`] receives one
+/// and must look at it: between steps ([`CancelToken::is_cancelled`]), while waiting
+/// ([`CancelToken::sleep`], which wakes at once on cancellation) and before each blocking call
+/// ([`CancelToken::remaining`], to pass on as that call's own timeout). Clones share the state.
+///
+/// ```
+/// use std::time::Duration;
+/// use bothways_timeout_threads::CancelToken;
+///
+/// let token = CancelToken::after(Duration::from_secs(60));
+/// assert!(!token.is_cancelled());
+/// assert!(token.remaining()?.is_some());
+/// token.cancel();
+/// assert!(token.is_cancelled());
+/// assert!(token.sleep(Duration::from_secs(60)).is_err()); // returns at once
+/// # Ok::<(), bothways_timeout_threads::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct CancelToken {
+    state: Arc<TokenState>,
+}
+
+#[derive(Debug)]
+struct TokenState {
+    limit: Duration,
+    /// `None` when `limit` is too large to add to the clock: no deadline at all.
+    deadline: Option<Instant>,
+    cancelled: AtomicBool,
+    // The flag is also set under this lock so a sleeper cannot miss the wake-up between
+    // checking the flag and starting to wait.
+    lock: Mutex<()>,
+    wake: Condvar,
+}
+
+impl CancelToken {
+    /// A token whose deadline is `limit` from now. A limit too large to add to the clock
+    /// (`Duration::MAX`) means no deadline.
+    pub fn after(limit: Duration) -> Self {
+        CancelToken {
+            state: Arc::new(TokenState {
+                limit,
+                deadline: Instant::now().checked_add(limit),
+                cancelled: AtomicBool::new(false),
+                lock: Mutex::new(()),
+                wake: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Cancels the operation: every clone sees it, and a [`CancelToken::sleep`] returns at once.
+    pub fn cancel(&self) {
+        let _guard = self.state.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        self.state.cancelled.store(true, Ordering::SeqCst);
+        self.state.wake.notify_all();
+    }
+
+    /// Whether the operation should stop: cancelled, or past its deadline.
+    pub fn is_cancelled(&self) -> bool {
+        self.state.cancelled.load(Ordering::SeqCst)
+            || self.state.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// The deadline, if the limit could be added to the clock.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.state.deadline
+    }
+
+    /// The time left, to hand to a blocking call as its own timeout (`set_read_timeout`,
+    /// `connect_timeout`, `recv_timeout`); `None` when there is no deadline. Never
+    /// `Some(Duration::ZERO)`, which std's socket timeouts refuse: once the time is up this
+    /// returns [`Error::Elapsed`] instead.
+    pub fn remaining(&self) -> Result<Option<Duration>, Error> {
+        if self.state.cancelled.load(Ordering::SeqCst) {
+            return Err(self.elapsed());
+        }
+        match self.state.deadline {
+            None => Ok(None),
+            Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => Ok(Some(left)),
+                _ => Err(self.elapsed()),
+            },
+        }
+    }
+
+    /// Waits `d`, or less: returns [`Error::Elapsed`] as soon as the token is cancelled or its
+    /// deadline comes, whichever is first.
+    pub fn sleep(&self, d: Duration) -> Result<(), Error> {
+        let start = Instant::now();
+        let mut guard = self.state.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let left = self.remaining()?;
+            let want = d.saturating_sub(start.elapsed());
+            if want.is_zero() {
+                return Ok(());
+            }
+            let wait = left.map_or(want, |left| left.min(want));
+            guard = self
+                .state
+                .wake
+                .wait_timeout(guard, wait)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+    }
+
+    /// The error this token's operation ends in once it is cancelled or out of time.
+    pub fn elapsed(&self) -> Error {
+        Error::Elapsed { limit: self.state.limit }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of reusable worker threads that run operations under a deadline.
+///
+/// No thread is spawned per call: the workers are started by [`Pool::new`] and take jobs from
+/// one crossbeam channel. A panicking operation is caught on its worker, which lives on.
+/// Dropping the pool lets each worker finish what it is running and exit; it does not wait
+/// for them, since an operation that ignores its token could keep it waiting for ever.
+///
+/// ```
+/// use std::time::Duration;
+/// use bothways_timeout_threads::{Error, Pool};
+///
+/// let pool = Pool::new(4)?;
+/// assert_eq!(pool.workers(), 4);
+/// let panicked = pool.run(Duration::from_secs(1), |_| -> u32 { panic!("boom") });
+/// assert!(matches!(panicked, Err(Error::Panicked { .. })));
+/// assert_eq!(pool.run(Duration::from_secs(1), |_| 7)?, 7); // still usable
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Pool {
+    jobs: Sender<Job>,
+    workers: usize,
+}
+
+impl Pool {
+    /// Starts `workers` worker threads.
+    pub fn new(workers: usize) -> Result<Self, Error> {
+        if workers == 0 {
+            return Err(Error::NoWorkers);
+        }
+        // Unbounded is safe here: each caller blocks in `run` until its job is answered or
+        // timed out, so the queue holds at most one live job per waiting caller, plus jobs
+        // whose callers gave up, which a worker drops unrun.
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
+        for i in 0..workers {
+            let queue: Receiver<Job> = queue.clone();
+            thread::Builder::new()
+                .name(format!("bothways-timeout-{i}"))
+                .spawn(move || {
+                    for job in queue {
+                        job();
+                    }
+                })?;
+        }
+        Ok(Pool { jobs, workers })
+    }
+
+    /// How many workers the pool runs.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Runs `operation` on a worker and waits for it, at most `limit`.
+    ///
+    /// At the deadline the caller gets [`Error::Elapsed`], the operation's token is cancelled,
+    /// and whatever it returns later is discarded. An operation still queued at its deadline
+    /// is never started. A panic becomes [`Error::Panicked`].
+    pub fn run<T, F>(&self, limit: Duration, operation: F) -> Result<T, Error>
+    where
+        F: FnOnce(&CancelToken) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let token = CancelToken::after(limit);
+        // Capacity 1: the worker's one send never blocks, even when the caller has gone.
+        let (reply, answer) = crossbeam_channel::bounded(1);
+        let job_token = token.clone();
+        let job: Job = Box::new(move || {
+            if job_token.is_cancelled() {
+                return; // its caller has already been told Elapsed
+            }
+            let outcome = catch_unwind(AssertUnwindSafe(|| operation(&job_token)));
+            // Fails only when the caller gave up: the late result is discarded right here.
+            let _ = reply.send(outcome);
+        });
+        self.jobs.send(job).map_err(|_| Error::WorkersGone)?;
+        let received = match token.deadline() {
+            Some(deadline) => answer.recv_deadline(deadline),
+            None => answer.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match received {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(payload)) => Err(Error::Panicked { message: panic_message(payload) }),
+            // A worker that found the job already out of time dropped it unanswered, so past
+            // the deadline a disconnect means the same as a timeout.
+            Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected)
+                if token.is_cancelled() =>
+            {
+                token.cancel();
+                Err(token.elapsed())
+            }
+            // Dropped unanswered before its deadline: only a worker exiting mid-job does that.
+            Err(_) => Err(Error::WorkersGone),
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    match payload.downcast::<String>() {
+        Ok(message) => *message,
+        Err(payload) => payload.downcast_ref::<&str>().map_or("a non-string panic", |s| s).into(),
+    }
+}

@@ -1,0 +1,34 @@
+//! The one error enum of this crate: what an operation under a deadline can end in.
+
+use std::time::Duration;
+
+/// What an operation under a deadline can end in.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The deadline passed before the operation finished.
+    #[error("the operation did not finish within {limit:?}")]
+    Elapsed {
+        /// The limit the operation was given.
+        limit: Duration,
+    },
+    /// The operation panicked; the caller gets this instead of the unwind.
+    #[error("the operation panicked: {message}")]
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
+    /// The peer's message broke the framing rules (too long, or cut off).
+    #[error(transparent)]
+    Wire(#[from] bothways_wire::Error),
+    /// An I/O error other than the deadline.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    // Threads only: a pool is a thing you build, size and can get wrong.
+    /// A pool was asked for zero workers.
+    #[error("a pool needs at least one worker")]
+    NoWorkers,
+    /// The pool's workers are gone, so nobody can run the operation.
+    #[error("the pool's workers have exited")]
+    WorkersGone,
+}

@@ -1,0 +1,37 @@
+//! Bound any operation with a deadline and real cancellation — with OS threads.
+//!
+//! A blocking call cannot be stopped from the outside, so this style has two ways to bound one:
+//!
+//! - run it elsewhere and cancel it cooperatively: [`Pool::run`] hands a closure to a reusable
+//!   worker thread together with a [`CancelToken`]; at the deadline the caller gets
+//!   [`Error::Elapsed`], the token is cancelled, and a late result is discarded;
+//! - carry the deadline into every blocking call by hand: [`fetch_line`] connects and reads
+//!   with one deadline, recomputing each call's timeout from it, and [`accept`] waits for a
+//!   connection until a deadline, which std's `TcpListener::accept` cannot.
+//!
+//! ```
+//! use std::time::Duration;
+//! use bothways_timeout_threads::{Error, Pool};
+//!
+//! let pool = Pool::new(2)?;
+//! // A fast operation returns its value.
+//! assert_eq!(pool.run(Duration::from_secs(1), |_token| 40 + 2)?, 42);
+//! // A slow one is cancelled: it must look at its token to stop. Its own `Elapsed` and the
+//! // pool's may arrive in either order, so flatten the two.
+//! let slow = pool.run(Duration::from_millis(20), |token| token.sleep(Duration::from_secs(60)));
+//! assert!(matches!(slow.and_then(|slept| slept), Err(Error::Elapsed { .. })));
+//! # Ok::<(), Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod accept;
+mod bound;
+#[cfg(feature = "spec")]
+pub mod conformance;
+mod error;
+mod fetch;
+
+pub use accept::accept;
+pub use bound::{CancelToken, Pool};
+pub use error::Error;
+pub use fetch::fetch_line;

@@ -1,0 +1,1 @@
+//! The facade: every bothways pattern crate, re-exported by style.
