@@ -65,7 +65,11 @@ impl CancelToken {
 
     /// Cancels the operation: every clone sees it, and a [`CancelToken::sleep`] returns at once.
     pub fn cancel(&self) {
-        let _guard = self.state.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let _guard = self
+            .state
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         self.state.cancelled.store(true, Ordering::SeqCst);
         self.state.wake.notify_all();
     }
@@ -102,7 +106,11 @@ impl CancelToken {
     /// deadline comes, whichever is first.
     pub fn sleep(&self, d: Duration) -> Result<(), Error> {
         let start = Instant::now();
-        let mut guard = self.state.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .state
+            .lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         loop {
             let left = self.remaining()?;
             let want = d.saturating_sub(start.elapsed());
@@ -121,7 +129,9 @@ impl CancelToken {
 
     /// The error this token's operation ends in once it is cancelled or out of time.
     pub fn elapsed(&self) -> Error {
-        Error::Elapsed { limit: self.state.limit }
+        Error::Elapsed {
+            limit: self.state.limit,
+        }
     }
 }
 
@@ -182,8 +192,10 @@ impl Pool {
     /// Runs `operation` on a worker and waits for it, at most `limit`.
     ///
     /// At the deadline the caller gets [`Error::Elapsed`], the operation's token is cancelled,
-    /// and whatever it returns later is discarded. An operation still queued at its deadline
-    /// is never started. A panic becomes [`Error::Panicked`].
+    /// and whatever it returns at or after the deadline is discarded — so an operation that
+    /// stops because its token ran out never passes off a partial result as an answer. An
+    /// operation still queued at its deadline is never started. A panic becomes
+    /// [`Error::Panicked`].
     pub fn run<T, F>(&self, limit: Duration, operation: F) -> Result<T, Error>
     where
         F: FnOnce(&CancelToken) -> T + Send + 'static,
@@ -199,7 +211,7 @@ impl Pool {
             }
             let outcome = catch_unwind(AssertUnwindSafe(|| operation(&job_token)));
             // Fails only when the caller gave up: the late result is discarded right here.
-            let _ = reply.send(outcome);
+            let _ = reply.send((outcome, Instant::now()));
         });
         self.jobs.send(job).map_err(|_| Error::WorkersGone)?;
         let received = match token.deadline() {
@@ -207,8 +219,16 @@ impl Pool {
             None => answer.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match received {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(payload)) => Err(Error::Panicked { message: panic_message(payload) }),
+            // Produced at or after the deadline, while the caller was still waking up: as late
+            // as if it came after, so discarded the same way.
+            Ok((_, done)) if token.deadline().is_some_and(|deadline| done >= deadline) => {
+                token.cancel();
+                Err(token.elapsed())
+            }
+            Ok((Ok(value), _)) => Ok(value),
+            Ok((Err(payload), _)) => Err(Error::Panicked {
+                message: panic_message(payload),
+            }),
             // A worker that found the job already out of time dropped it unanswered, so past
             // the deadline a disconnect means the same as a timeout.
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected)
@@ -226,6 +246,9 @@ impl Pool {
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(message) => *message,
-        Err(payload) => payload.downcast_ref::<&str>().map_or("a non-string panic", |s| s).into(),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or("a non-string panic", |s| s)
+            .into(),
     }
 }
