@@ -46,13 +46,17 @@ impl Figure {
     }
 }
 
-impl fmt::Display for Figure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Figure {
+    /// The value and its unit, without the name: `2.50 ms`.
+    ///
+    /// ```
+    /// let f = bothways_spec::Figure::count("threads Δ", 0, "threads");
+    /// assert_eq!(f.amount(), "0 threads");
+    /// ```
+    pub fn amount(&self) -> String {
         // Three significant figures are all a noisy 2-core machine can vouch for.
         let v = self.value;
-        let digits = if v == v.trunc() && v.abs() < 1e6 {
-            0
-        } else if v.abs() >= 100.0 {
+        let digits = if (v == v.trunc() && v.abs() < 1e6) || v.abs() >= 100.0 {
             0
         } else if v.abs() >= 10.0 {
             1
@@ -61,7 +65,13 @@ impl fmt::Display for Figure {
         } else {
             3
         };
-        write!(f, "{} {v:.digits$} {}", self.name, self.unit)
+        format!("{v:.digits$} {}", self.unit).trim_end().to_owned()
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.name, self.amount())
     }
 }
 
@@ -83,7 +93,10 @@ pub struct Failure {
 impl Failure {
     /// A failure from its two halves.
     pub fn new(expected: impl Into<String>, seen: impl Into<String>) -> Self {
-        Failure { expected: expected.into(), seen: seen.into() }
+        Failure {
+            expected: expected.into(),
+            seen: seen.into(),
+        }
     }
 }
 
@@ -108,7 +121,9 @@ pub struct Check<T: ?Sized> {
 
 impl<T: ?Sized> fmt::Debug for Check<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Check").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Check")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -124,7 +139,11 @@ pub fn ensure<S: Into<String>>(
     expected: &str,
     seen: impl FnOnce() -> S,
 ) -> Result<(), Failure> {
-    if holds { Ok(()) } else { Err(Failure::new(expected, seen())) }
+    if holds {
+        Ok(())
+    } else {
+        Err(Failure::new(expected, seen()))
+    }
 }
 
 /// Runs one check, turning a panic that escapes the implementation into a [`Failure`], so the
@@ -155,7 +174,10 @@ pub fn assert_passes<T: ?Sized>(name: &str, check: fn(&T) -> CheckResult, imp: &
 
 /// Panics unless a suite macro stamped exactly the pattern's checks, in order.
 pub fn assert_same_names(stamped: &[&str], published: &[&str]) {
-    assert_eq!(stamped, published, "the suite macro and the check list have drifted apart");
+    assert_eq!(
+        stamped, published,
+        "the suite macro and the check list have drifted apart"
+    );
 }
 
 /// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.

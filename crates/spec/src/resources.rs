@@ -25,7 +25,10 @@ pub struct Resources {
 impl Resources {
     /// Reads both counts now.
     pub fn now() -> io::Result<Self> {
-        Ok(Resources { threads: thread_count()?, files: open_files()? })
+        Ok(Resources {
+            threads: thread_count()?,
+            files: open_files()?,
+        })
     }
 }
 

@@ -31,17 +31,29 @@ pub struct Script {
 impl Script {
     /// Sends `bytes` at once, then holds the connection open until the client closes it.
     pub fn fast(bytes: &[u8]) -> Self {
-        Script { bytes: bytes.to_vec(), every: None, close: false }
+        Script {
+            bytes: bytes.to_vec(),
+            every: None,
+            close: false,
+        }
     }
 
     /// Sends `bytes` one byte at a time, one every `every`.
     pub fn drip(bytes: &[u8], every: Duration) -> Self {
-        Script { bytes: bytes.to_vec(), every: Some(every), close: false }
+        Script {
+            bytes: bytes.to_vec(),
+            every: Some(every),
+            close: false,
+        }
     }
 
     /// Accepts and never sends anything.
     pub fn silent() -> Self {
-        Script { bytes: Vec::new(), every: None, close: false }
+        Script {
+            bytes: Vec::new(),
+            every: None,
+            close: false,
+        }
     }
 
     /// Closes the connection once everything is sent, instead of holding it open.
@@ -73,7 +85,9 @@ impl Shared {
     fn connections(&self) -> MutexGuard<'_, Vec<Connection>> {
         // Handlers only push or overwrite whole `Connection` values, so a poisoned lock still
         // holds a consistent log.
-        self.connections.lock().unwrap_or_else(PoisonError::into_inner)
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn update(&self, index: usize, f: impl FnOnce(&mut Connection)) {
@@ -116,7 +130,11 @@ impl LineServer {
                 .name("spec-server-accept".into())
                 .spawn(move || accept_loop(&listener, &shared, &script))?
         };
-        Ok(LineServer { addr, shared, acceptor: Some(acceptor) })
+        Ok(LineServer {
+            addr,
+            shared,
+            acceptor: Some(acceptor),
+        })
     }
 
     /// The address clients connect to.
@@ -154,7 +172,11 @@ impl Drop for LineServer {
             let _ = acceptor.join();
         }
         let handlers = std::mem::take(
-            &mut *self.shared.handlers.lock().unwrap_or_else(PoisonError::into_inner),
+            &mut *self
+                .shared
+                .handlers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         );
         for handler in handlers {
             let _ = handler.join();
@@ -170,7 +192,11 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, script: &Script) {
         let Ok(stream) = stream else { continue };
         let index = {
             let mut log = shared.connections();
-            log.push(Connection { accepted: Instant::now(), closed: None, sent: 0 });
+            log.push(Connection {
+                accepted: Instant::now(),
+                closed: None,
+                sent: 0,
+            });
             log.len() - 1
         };
         let handler = {
@@ -180,10 +206,14 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, script: &Script) {
                 .name("spec-server-conn".into())
                 .spawn(move || serve(stream, index, &shared, &script))
         };
-        let mut handlers = shared.handlers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut handlers = shared
+            .handlers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         // Join finished handlers as we go, so a thousand connections do not pile up handles.
-        let (done, running): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut *handlers).into_iter().partition(JoinHandle::is_finished);
+        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *handlers)
+            .into_iter()
+            .partition(JoinHandle::is_finished);
         *handlers = running;
         if let Ok(handler) = handler {
             handlers.push(handler);
@@ -200,7 +230,11 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, script: &Script) {
 fn serve(mut stream: TcpStream, index: usize, shared: &Shared, script: &Script) {
     let closed = |shared: &Shared| shared.update(index, |c| c.closed = Some(Instant::now()));
     let mut sent = 0;
-    let chunk = if script.every.is_some() { 1 } else { script.bytes.len().max(1) };
+    let chunk = if script.every.is_some() {
+        1
+    } else {
+        script.bytes.len().max(1)
+    };
     let mut buf = [0u8; 512];
     loop {
         if shared.stop.load(Ordering::SeqCst) {
@@ -220,15 +254,26 @@ fn serve(mut stream: TcpStream, index: usize, shared: &Shared, script: &Script) 
             let _ = stream.shutdown(Shutdown::Both);
             return;
         }
-        let wait = if sent < script.bytes.len() { script.every.unwrap_or(POLL) } else { POLL };
-        if stream.set_read_timeout(Some(wait.max(Duration::from_millis(1)))).is_err() {
+        let wait = if sent < script.bytes.len() {
+            script.every.unwrap_or(POLL)
+        } else {
+            POLL
+        };
+        if stream
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+            .is_err()
+        {
             return closed(shared);
         }
         match stream.read(&mut buf) {
             // The client never writes, so any read that returns is its EOF or a reset.
             Ok(0) => return closed(shared),
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return closed(shared),
         }

@@ -78,8 +78,12 @@ pub trait TimeoutSpec {
     /// Connects to `addr` and reads one newline-terminated message of at most `max_len` bytes
     /// (newline excluded), with one deadline over the connect and every read. Returns the
     /// message without its newline.
-    fn fetch_line(&self, addr: SocketAddr, limit: Duration, max_len: usize)
-    -> Result<Vec<u8>, Error>;
+    fn fetch_line(
+        &self,
+        addr: SocketAddr,
+        limit: Duration,
+        max_len: usize,
+    ) -> Result<Vec<u8>, Error>;
 
     /// Accepts one connection on `listener` and returns the peer's address.
     fn accept(&self, listener: &TcpListener, limit: Duration) -> Result<SocketAddr, Error>;
@@ -198,92 +202,131 @@ fn expect_elapsed<V: std::fmt::Debug>(
         &format!("{what} to end in Elapsed"),
         || format!("{result:?} after {}", ms(took)),
     )?;
-    ensure(took >= limit, &format!("Elapsed no earlier than {}", ms(limit)), || {
-        format!("Elapsed after {}", ms(took))
-    })?;
-    ensure(took <= limit + LATE, &format!("Elapsed no later than {}", ms(limit + LATE)), || {
-        format!("Elapsed after {}", ms(took))
-    })?;
+    ensure(
+        took >= limit,
+        &format!("Elapsed no earlier than {}", ms(limit)),
+        || format!("Elapsed after {}", ms(took)),
+    )?;
+    ensure(
+        took <= limit + LATE,
+        &format!("Elapsed no later than {}", ms(limit + LATE)),
+        || format!("Elapsed after {}", ms(took)),
+    )?;
     Ok(took)
 }
 
-/// 1a. An operation that finishes at once returns its own value through the timeout.
+/// Check 1a: An operation that finishes at once returns its own value through the timeout.
 pub fn fast_operation_returns_its_value<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let n: u32 = 10_000;
     let start = Instant::now();
     let sum = imp.instant(n, Duration::from_secs(5));
     let took = start.elapsed();
     let want = u64::from(n) * u64::from(n - 1) / 2;
-    ensure(sum == Ok(want), &format!("Ok({want}), the sum of 0..{n}"), || format!("{sum:?}"))?;
+    ensure(
+        sum == Ok(want),
+        &format!("Ok({want}), the sum of 0..{n}"),
+        || format!("{sum:?}"),
+    )?;
     Ok(vec![Figure::micros("per call", took / n)])
 }
 
-/// 1b. A slow operation ends in `Elapsed`, no earlier than the limit and no later than
+/// Check 1b: A slow operation ends in `Elapsed`, no earlier than the limit and no later than
 /// limit + 150 ms.
 pub fn slow_operation_elapses_within_bound<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let limit = Duration::from_millis(200);
     let recorder = Recorder::new();
     let start = Instant::now();
     let result = imp.steps(1_000, Duration::from_millis(10), &recorder, limit);
-    let took = expect_elapsed("a 10 s operation under a 200 ms limit", result, start, limit)?;
+    let took = expect_elapsed(
+        "a 10 s operation under a 200 ms limit",
+        result,
+        start,
+        limit,
+    )?;
     Ok(vec![Figure::millis("late by", took - limit)])
 }
 
 /// A fetch from a server that answers at once returns the message, newline removed.
 pub fn whole_message_arrives_within_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
-    let server = fixture("start", LineServer::start(Script::fast(b"hello, bothways\n")))?;
+    let server = fixture(
+        "start",
+        LineServer::start(Script::fast(b"hello, bothways\n")),
+    )?;
     let start = Instant::now();
     let got = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
     let took = start.elapsed();
-    ensure(got.as_deref() == Ok(b"hello, bothways".as_slice()), "Ok(\"hello, bothways\")", || {
-        format!("{:?}", got.as_ref().map(|v| String::from_utf8_lossy(v)))
-    })?;
+    ensure(
+        got.as_deref() == Ok(b"hello, bothways".as_slice()),
+        "Ok(\"hello, bothways\")",
+        || format!("{:?}", got.as_ref().map(|v| String::from_utf8_lossy(v))),
+    )?;
     Ok(vec![Figure::micros("fetch", took)])
 }
 
-/// 2. One deadline covers the whole multi-step operation: a server dripping one byte every
+/// Check 2: One deadline covers the whole multi-step operation: a server dripping one byte every
 /// 20 ms of a 2 s message, under a 300 ms limit, ends in `Elapsed` near 300 ms. A per-read
 /// timeout alone would never fire, since every read gets a byte within 20 ms.
 pub fn one_deadline_bounds_a_dripping_read<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let mut message = vec![b'x'; 99];
     message.push(b'\n');
-    let server =
-        fixture("start", LineServer::start(Script::drip(&message, Duration::from_millis(20))))?;
+    let server = fixture(
+        "start",
+        LineServer::start(Script::drip(&message, Duration::from_millis(20))),
+    )?;
     let limit = Duration::from_millis(300);
     let start = Instant::now();
     let result = imp.fetch_line(server.addr(), limit, 1024);
-    let took = expect_elapsed("a 2 s dripped message under a 300 ms limit", result, start, limit)?;
+    let took = expect_elapsed(
+        "a 2 s dripped message under a 300 ms limit",
+        result,
+        start,
+        limit,
+    )?;
     Ok(vec![Figure::millis("elapsed after", took)])
 }
 
-/// 3a. After the deadline the operation makes no further progress: its side effects stop
+/// Check 3a: After the deadline the operation makes no further progress: its side effects stop
 /// within 50 ms of `Elapsed` being returned.
 pub fn no_progress_after_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let recorder = Recorder::new();
     let limit = Duration::from_millis(100);
     let result = imp.steps(10_000, Duration::from_millis(5), &recorder, limit);
     let returned = Instant::now();
-    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || format!("{result:?}"))?;
-    ensure(recorder.count() > 0, "some progress before the deadline", || "no side effect at all")?;
+    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || {
+        format!("{result:?}")
+    })?;
+    ensure(
+        recorder.count() > 0,
+        "some progress before the deadline",
+        || "no side effect at all",
+    )?;
     // Give a runaway operation every chance to show itself.
     thread::sleep(Duration::from_millis(250));
     let late = recorder.count_after(returned + STOP_WITHIN);
-    let last = recorder.last().map_or(Duration::ZERO, |t| t.saturating_duration_since(returned));
-    ensure(late == 0, "no side effect later than 50 ms after Elapsed", || {
-        format!("{late} more, the last {} after Elapsed", ms(last))
-    })?;
+    let last = recorder
+        .last()
+        .map_or(Duration::ZERO, |t| t.saturating_duration_since(returned));
+    ensure(
+        late == 0,
+        "no side effect later than 50 ms after Elapsed",
+        || format!("{late} more, the last {} after Elapsed", ms(last)),
+    )?;
     Ok(vec![Figure::millis("stopped after", last)])
 }
 
-/// 3b. A fetch that times out lets go of its connection: the server sees it closed within
+/// Check 3b: A fetch that times out lets go of its connection: the server sees it closed within
 /// 100 ms.
 pub fn connection_closed_after_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let message = vec![b'x'; 200];
-    let server =
-        fixture("start", LineServer::start(Script::drip(&message, Duration::from_millis(20))))?;
+    let server = fixture(
+        "start",
+        LineServer::start(Script::drip(&message, Duration::from_millis(20))),
+    )?;
     let result = imp.fetch_line(server.addr(), Duration::from_millis(200), 1024);
     let returned = Instant::now();
-    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || format!("{result:?}"))?;
+    ensure(matches!(result, Err(Error::Elapsed)), "Elapsed", || {
+        format!("{result:?}")
+    })?;
     let closed = server.wait_for_close(0, Duration::from_secs(1));
     let Some(closed) = closed else {
         return Err(Failure::new(
@@ -292,13 +335,15 @@ pub fn connection_closed_after_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult 
         ));
     };
     let after = closed.saturating_duration_since(returned);
-    ensure(after <= CLOSE_WITHIN, "the connection closed within 100 ms of Elapsed", || {
-        format!("it closed {} after", ms(after))
-    })?;
+    ensure(
+        after <= CLOSE_WITHIN,
+        "the connection closed within 100 ms of Elapsed",
+        || format!("it closed {} after", ms(after)),
+    )?;
     Ok(vec![Figure::millis("closed after", after)])
 }
 
-/// 4a. Accept with a deadline returns `Elapsed` when nobody connects.
+/// Check 4a: Accept with a deadline returns `Elapsed` when nobody connects.
 pub fn accept_elapses_when_nobody_connects<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
     let limit = Duration::from_millis(200);
@@ -308,7 +353,7 @@ pub fn accept_elapses_when_nobody_connects<T: TimeoutSpec>(imp: &T) -> CheckResu
     Ok(vec![Figure::millis("late by", took - limit)])
 }
 
-/// 4b. Accept with a deadline returns the connection when a client comes in time.
+/// Check 4b: Accept with a deadline returns the connection when a client comes in time.
 pub fn accept_returns_the_connection<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
     let addr = fixture("read its address", listener.local_addr())?;
@@ -319,8 +364,9 @@ pub fn accept_returns_the_connection<T: TimeoutSpec>(imp: &T) -> CheckResult {
             thread::sleep(Duration::from_millis(50));
             let stream = TcpStream::connect(addr)?;
             let local = stream.local_addr()?;
-            *connected_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                Some(Instant::now());
+            *connected_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
             // Hold the stream until the accept has been checked.
             thread::sleep(Duration::from_millis(200));
             std::io::Result::Ok((stream, local))
@@ -328,15 +374,21 @@ pub fn accept_returns_the_connection<T: TimeoutSpec>(imp: &T) -> CheckResult {
     };
     let result = imp.accept(&listener, Duration::from_secs(2));
     let accepted_at = Instant::now();
-    let joined = client.join().map_err(|p| Failure::new("the client thread", panic_text(&*p)))?;
+    let joined = client
+        .join()
+        .map_err(|p| Failure::new("the client thread", panic_text(&*p)))?;
     let (_stream, local) = fixture("connect", joined)?;
-    ensure(result == Ok(local), &format!("Ok({local})"), || format!("{result:?}"))?;
-    let connected = *connected_at.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    ensure(result == Ok(local), &format!("Ok({local})"), || {
+        format!("{result:?}")
+    })?;
+    let connected = *connected_at
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let lag = connected.map_or(Duration::ZERO, |c| accepted_at.saturating_duration_since(c));
     Ok(vec![Figure::millis("accepted after connect", lag)])
 }
 
-/// 5. No leaks: a thousand timed-out operations of each kind (a stepping operation and a fetch
+/// Check 5: No leaks: a thousand timed-out operations of each kind (a stepping operation and a fetch
 /// from a server that never answers) leave the thread count and open-file count where they
 /// started. The baseline is taken after the implementation was built, so a pool's own fixed
 /// threads are allowed.
@@ -355,9 +407,11 @@ pub fn no_leak_after_many_timeouts<T: TimeoutSpec>(imp: &T) -> CheckResult {
                 elapsed += 1;
             }
         }
-        ensure(elapsed == 2 * LEAK_ROUNDS, &format!("{} Elapsed", 2 * LEAK_ROUNDS), || {
-            format!("{elapsed}")
-        })?;
+        ensure(
+            elapsed == 2 * LEAK_ROUNDS,
+            &format!("{} Elapsed", 2 * LEAK_ROUNDS),
+            || format!("{elapsed}"),
+        )?;
     }
     // Threads that have been told to stop may take a moment to leave /proc/self/task.
     let settle = Instant::now() + Duration::from_secs(2);
@@ -371,39 +425,55 @@ pub fn no_leak_after_many_timeouts<T: TimeoutSpec>(imp: &T) -> CheckResult {
     };
     ensure(
         after.threads <= before.threads + THREAD_SLACK,
-        &format!("at most {} threads, as before (+{THREAD_SLACK} harness)", before.threads),
+        &format!(
+            "at most {} threads, as before (+{THREAD_SLACK} harness)",
+            before.threads
+        ),
         || format!("{}", after.threads),
     )?;
-    ensure(after.files <= before.files, &format!("at most {} open files, as before", before.files), || {
-        format!("{}", after.files)
-    })?;
-    let delta = |a: usize, b: usize| i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX);
+    ensure(
+        after.files <= before.files,
+        &format!("at most {} open files, as before", before.files),
+        || format!("{}", after.files),
+    )?;
+    let delta = |a: usize, b: usize| {
+        i64::try_from(a).unwrap_or(i64::MAX) - i64::try_from(b).unwrap_or(i64::MAX)
+    };
     Ok(vec![
-        Figure::count("threads Δ", delta(after.threads, before.threads), "threads"),
-        Figure::count("files Δ", delta(after.files, before.files), "fds"),
+        Figure::count("threads Δ", delta(after.threads, before.threads), ""),
+        Figure::count("files Δ", delta(after.files, before.files), ""),
     ])
 }
 
-/// 6a. A zero limit is not an error: a slow operation ends in `Elapsed` at once and makes no
+/// Check 6a: A zero limit is not an error: a slow operation ends in `Elapsed` at once and makes no
 /// progress after; an instant one gives one answer (`Ok` where the style can see it is ready
 /// without waiting, `Elapsed` otherwise).
 pub fn zero_limit_elapses_at_once<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let recorder = Recorder::new();
     let start = Instant::now();
     let result = imp.steps(1_000, Duration::from_millis(5), &recorder, Duration::ZERO);
-    let took = expect_elapsed("a slow operation under a zero limit", result, start, Duration::ZERO)?;
+    let took = expect_elapsed(
+        "a slow operation under a zero limit",
+        result,
+        start,
+        Duration::ZERO,
+    )?;
     let returned = Instant::now();
     thread::sleep(Duration::from_millis(100));
     let late = recorder.count_after(returned + STOP_WITHIN);
-    ensure(late == 0, "no side effect after Elapsed", || format!("{late} more"))?;
-    let instant = imp.instant(1, Duration::ZERO);
-    ensure(matches!(instant, Ok(0) | Err(Error::Elapsed)), "Ok(0) or Elapsed", || {
-        format!("{instant:?}")
+    ensure(late == 0, "no side effect after Elapsed", || {
+        format!("{late} more")
     })?;
+    let instant = imp.instant(1, Duration::ZERO);
+    ensure(
+        matches!(instant, Ok(0) | Err(Error::Elapsed)),
+        "Ok(0) or Elapsed",
+        || format!("{instant:?}"),
+    )?;
     Ok(vec![Figure::millis("elapsed after", took)])
 }
 
-/// 6b. An operation that finishes right at the limit gives exactly one answer — its value or
+/// Check 6b: An operation that finishes right at the limit gives exactly one answer — its value or
 /// `Elapsed` — and never hangs.
 pub fn finishing_at_the_limit_gives_one_answer<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let limit = Duration::from_millis(20);
@@ -413,24 +483,33 @@ pub fn finishing_at_the_limit_gives_one_answer<T: TimeoutSpec>(imp: &T) -> Check
         let start = Instant::now();
         let result = imp.steps(1, limit, &recorder, limit);
         let took = start.elapsed();
-        ensure(matches!(result, Ok(1) | Err(Error::Elapsed)), "Ok(1) or Elapsed", || {
-            format!("{result:?}")
-        })?;
-        ensure(took <= limit + LATE, &format!("an answer within {}", ms(limit + LATE)), || {
-            format!("one after {}", ms(took))
-        })?;
+        ensure(
+            matches!(result, Ok(1) | Err(Error::Elapsed)),
+            "Ok(1) or Elapsed",
+            || format!("{result:?}"),
+        )?;
+        ensure(
+            took <= limit + LATE,
+            &format!("an answer within {}", ms(limit + LATE)),
+            || format!("one after {}", ms(took)),
+        )?;
         ok += i64::from(result.is_ok());
     }
     Ok(vec![Figure::count("Ok", ok, "of 20")])
 }
 
-/// 6c. An operation that panics gives the caller a typed error, and the implementation stays
+/// Check 6c: An operation that panics gives the caller a typed error, and the implementation stays
 /// usable: sixteen panics in a row (more than a small pool has workers), then normal calls.
 pub fn panic_becomes_typed_error_and_pool_survives<T: TimeoutSpec>(imp: &T) -> CheckResult {
     for _ in 0..16 {
-        let result = catch_unwind(AssertUnwindSafe(|| imp.panics("boom", Duration::from_secs(2))));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            imp.panics("boom", Duration::from_secs(2))
+        }));
         let result = result.map_err(|p| {
-            Failure::new("a typed error", format!("the panic reached the caller: {}", panic_text(&*p)))
+            Failure::new(
+                "a typed error",
+                format!("the panic reached the caller: {}", panic_text(&*p)),
+            )
         })?;
         ensure(
             matches!(&result, Err(Error::Panicked { message }) if message.contains("boom")),
@@ -439,11 +518,15 @@ pub fn panic_becomes_typed_error_and_pool_survives<T: TimeoutSpec>(imp: &T) -> C
         )?;
     }
     let after = imp.instant(100, Duration::from_secs(2));
-    ensure(after == Ok(4950), "Ok(4950) from calls after the panics", || format!("{after:?}"))?;
+    ensure(
+        after == Ok(4950),
+        "Ok(4950) from calls after the panics",
+        || format!("{after:?}"),
+    )?;
     Ok(Vec::new())
 }
 
-/// 6d. A limit too large to add to the clock (`Duration::MAX`) means no limit, not a panic
+/// Check 6d: A limit too large to add to the clock (`Duration::MAX`) means no limit, not a panic
 /// from an overflowing `Instant + Duration`.
 pub fn huge_limit_means_no_limit<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let instant = imp.instant(10, Duration::MAX);
@@ -453,7 +536,11 @@ pub fn huge_limit_means_no_limit<T: TimeoutSpec>(imp: &T) -> CheckResult {
     ensure(steps == Ok(3), "Ok(3)", || format!("{steps:?}"))?;
     let server = fixture("start", LineServer::start(Script::fast(b"ok\n")))?;
     let line = imp.fetch_line(server.addr(), Duration::MAX, 16);
-    ensure(line.as_deref() == Ok(b"ok".as_slice()), "Ok(\"ok\")", || format!("{line:?}"))?;
+    ensure(
+        line.as_deref() == Ok(b"ok".as_slice()),
+        "Ok(\"ok\")",
+        || format!("{line:?}"),
+    )?;
     Ok(Vec::new())
 }
 
@@ -464,19 +551,26 @@ pub fn overlong_line_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
     message.push(b'\n');
     let server = fixture("start", LineServer::start(Script::fast(&message)))?;
     let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
-    ensure(result == Err(Error::LineTooLong { max: 1024 }), "Err(LineTooLong { max: 1024 })", || {
-        format!("{:?}", result.map(|v| v.len()))
-    })?;
+    ensure(
+        result == Err(Error::LineTooLong { max: 1024 }),
+        "Err(LineTooLong { max: 1024 })",
+        || format!("{:?}", result.map(|v| v.len())),
+    )?;
     Ok(Vec::new())
 }
 
 /// Bad input: a peer that closes before the newline is a typed error that says how much came.
 pub fn eof_before_newline_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
-    let server = fixture("start", LineServer::start(Script::fast(b"partial").then_close()))?;
+    let server = fixture(
+        "start",
+        LineServer::start(Script::fast(b"partial").then_close()),
+    )?;
     let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
-    ensure(result == Err(Error::Closed { received: 7 }), "Err(Closed { received: 7 })", || {
-        format!("{result:?}")
-    })?;
+    ensure(
+        result == Err(Error::Closed { received: 7 }),
+        "Err(Closed { received: 7 })",
+        || format!("{result:?}"),
+    )?;
     Ok(Vec::new())
 }
 
@@ -495,8 +589,10 @@ pub fn refused_connection_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResu
         "Err(Io(ConnectionRefused))",
         || format!("{result:?}"),
     )?;
-    ensure(took < Duration::from_secs(1), "the refusal well before the 5 s deadline", || {
-        format!("it after {}", ms(took))
-    })?;
+    ensure(
+        took < Duration::from_secs(1),
+        "the refusal well before the 5 s deadline",
+        || format!("it after {}", ms(took)),
+    )?;
     Ok(vec![Figure::millis("refused after", took)])
 }

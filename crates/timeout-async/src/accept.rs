@@ -28,6 +28,9 @@ use crate::{Error, run};
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub async fn accept(listener: &TcpListener, limit: Duration) -> Result<(TcpStream, SocketAddr), Error> {
+pub async fn accept(
+    listener: &TcpListener,
+    limit: Duration,
+) -> Result<(TcpStream, SocketAddr), Error> {
     Ok(run(limit, listener.accept()).await??)
 }

@@ -42,7 +42,9 @@ pub async fn run<F: Future>(limit: Duration, operation: F) -> Result<F::Output, 
     let guarded = AssertUnwindSafe(operation).catch_unwind();
     match tokio::time::timeout(limit, guarded).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(payload)) => Err(Error::Panicked { message: panic_message(payload) }),
+        Ok(Err(payload)) => Err(Error::Panicked {
+            message: panic_message(payload),
+        }),
         Err(_) => Err(Error::Elapsed { limit }),
     }
 }
@@ -50,6 +52,9 @@ pub async fn run<F: Future>(limit: Duration, operation: F) -> Result<F::Output, 
 fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(message) => *message,
-        Err(payload) => payload.downcast_ref::<&str>().map_or("a non-string panic", |s| s).into(),
+        Err(payload) => payload
+            .downcast_ref::<&str>()
+            .map_or("a non-string panic", |s| s)
+            .into(),
     }
 }

@@ -39,7 +39,9 @@ impl Conformance {
                 builder
             }
         };
-        Ok(Conformance { runtime: builder.enable_all().build()? })
+        Ok(Conformance {
+            runtime: builder.enable_all().build()?,
+        })
     }
 }
 
@@ -48,7 +50,9 @@ impl TimeoutSpec for Conformance {
         self.runtime.block_on(async {
             let mut sum = 0;
             for i in 0..n {
-                sum += run(limit, async move { u64::from(i) }).await.map_err(to_spec)?;
+                sum += run(limit, async move { u64::from(i) })
+                    .await
+                    .map_err(to_spec)?;
             }
             Ok(sum)
         })
@@ -73,8 +77,15 @@ impl TimeoutSpec for Conformance {
         })
     }
 
-    fn fetch_line(&self, addr: SocketAddr, limit: Duration, max_len: usize) -> Result<Vec<u8>, Spec> {
-        self.runtime.block_on(fetch_line(addr, limit, max_len)).map_err(to_spec)
+    fn fetch_line(
+        &self,
+        addr: SocketAddr,
+        limit: Duration,
+        max_len: usize,
+    ) -> Result<Vec<u8>, Spec> {
+        self.runtime
+            .block_on(fetch_line(addr, limit, max_len))
+            .map_err(to_spec)
     }
 
     fn accept(&self, listener: &TcpListener, limit: Duration) -> Result<SocketAddr, Spec> {
@@ -82,14 +93,22 @@ impl TimeoutSpec for Conformance {
             // Async: the suite hands over a std listener; tokio needs it non-blocking and
             // registered with this runtime's reactor.
             let listener = listener.try_clone().map_err(|e| Spec::Io(e.kind()))?;
-            listener.set_nonblocking(true).map_err(|e| Spec::Io(e.kind()))?;
-            let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| Spec::Io(e.kind()))?;
-            accept(&listener, limit).await.map(|(_, peer)| peer).map_err(to_spec)
+            listener
+                .set_nonblocking(true)
+                .map_err(|e| Spec::Io(e.kind()))?;
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|e| Spec::Io(e.kind()))?;
+            accept(&listener, limit)
+                .await
+                .map(|(_, peer)| peer)
+                .map_err(to_spec)
         })
     }
 
     fn panics(&self, message: &'static str, limit: Duration) -> Result<(), Spec> {
-        self.runtime.block_on(run(limit, async move { explode(message) })).map_err(to_spec)
+        self.runtime
+            .block_on(run(limit, async move { explode(message) }))
+            .map_err(to_spec)
     }
 }
 

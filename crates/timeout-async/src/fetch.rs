@@ -31,7 +31,11 @@ use crate::{Error, run};
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub async fn fetch_line(addr: SocketAddr, limit: Duration, max_len: usize) -> Result<Vec<u8>, Error> {
+pub async fn fetch_line(
+    addr: SocketAddr,
+    limit: Duration,
+    max_len: usize,
+) -> Result<Vec<u8>, Error> {
     run(limit, async move {
         let mut stream = TcpStream::connect(addr).await?;
         let mut line = LineDecoder::new(max_len);

@@ -30,7 +30,9 @@ pub struct Conformance {
 impl Conformance {
     /// Starts the pool.
     pub fn new() -> Result<Self, Error> {
-        Ok(Conformance { pool: Pool::new(WORKERS)? })
+        Ok(Conformance {
+            pool: Pool::new(WORKERS)?,
+        })
     }
 }
 
@@ -38,7 +40,10 @@ impl TimeoutSpec for Conformance {
     fn instant(&self, n: u32, limit: Duration) -> Result<u64, Spec> {
         let mut sum = 0;
         for i in 0..n {
-            sum += self.pool.run(limit, move |_| u64::from(i)).map_err(to_spec)?;
+            sum += self
+                .pool
+                .run(limit, move |_| u64::from(i))
+                .map_err(to_spec)?;
         }
         Ok(sum)
     }
@@ -61,16 +66,25 @@ impl TimeoutSpec for Conformance {
         done.and_then(|inner| inner).map_err(to_spec)
     }
 
-    fn fetch_line(&self, addr: SocketAddr, limit: Duration, max_len: usize) -> Result<Vec<u8>, Spec> {
+    fn fetch_line(
+        &self,
+        addr: SocketAddr,
+        limit: Duration,
+        max_len: usize,
+    ) -> Result<Vec<u8>, Spec> {
         fetch_line(addr, limit, max_len).map_err(to_spec)
     }
 
     fn accept(&self, listener: &TcpListener, limit: Duration) -> Result<SocketAddr, Spec> {
-        accept(listener, limit).map(|(_, peer)| peer).map_err(to_spec)
+        accept(listener, limit)
+            .map(|(_, peer)| peer)
+            .map_err(to_spec)
     }
 
     fn panics(&self, message: &'static str, limit: Duration) -> Result<(), Spec> {
-        self.pool.run(limit, move |_| explode(message)).map_err(to_spec)
+        self.pool
+            .run(limit, move |_| explode(message))
+            .map_err(to_spec)
     }
 }
 

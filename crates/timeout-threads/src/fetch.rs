@@ -52,7 +52,11 @@ pub fn fetch_line(addr: SocketAddr, limit: Duration, max_len: usize) -> Result<V
 fn connect(addr: SocketAddr, token: &CancelToken) -> Result<TcpStream, Error> {
     match token.remaining()? {
         Some(left) => TcpStream::connect_timeout(&addr, left).map_err(|e| {
-            if is_timeout(e.kind()) { token.elapsed() } else { e.into() }
+            if is_timeout(e.kind()) {
+                token.elapsed()
+            } else {
+                e.into()
+            }
         }),
         None => Ok(TcpStream::connect(addr)?),
     }

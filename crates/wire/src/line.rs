@@ -28,7 +28,10 @@ pub struct LineDecoder {
 impl LineDecoder {
     /// A decoder for one line of at most `max` bytes, newline excluded.
     pub fn new(max: usize) -> Self {
-        LineDecoder { line: Vec::new(), max }
+        LineDecoder {
+            line: Vec::new(),
+            max,
+        }
     }
 
     /// How many bytes the next read may ask for without taking the line past its maximum and
@@ -54,7 +57,9 @@ impl LineDecoder {
 
     /// The error for a peer that closed before the newline.
     pub fn eof(&self) -> Error {
-        Error::Closed { received: self.line.len() }
+        Error::Closed {
+            received: self.line.len(),
+        }
     }
 }
 
@@ -79,8 +84,14 @@ mod tests {
 
     #[test]
     fn exactly_max_bytes_is_accepted_and_one_more_is_not() {
-        assert_eq!(LineDecoder::new(3).push(b"abc\n"), Ok(Some(b"abc".to_vec())));
-        assert_eq!(LineDecoder::new(3).push(b"abcd\n"), Err(Error::LineTooLong { max: 3 }));
+        assert_eq!(
+            LineDecoder::new(3).push(b"abc\n"),
+            Ok(Some(b"abc".to_vec()))
+        );
+        assert_eq!(
+            LineDecoder::new(3).push(b"abcd\n"),
+            Err(Error::LineTooLong { max: 3 })
+        );
         let mut line = LineDecoder::new(3);
         line.push(b"ab").unwrap();
         assert_eq!(line.push(b"cd"), Err(Error::LineTooLong { max: 3 }));
