@@ -1,0 +1,98 @@
+//! The threads timeout's own machinery: the pool, the token, and the listener mode `accept`
+//! restores. The shared suite checks behaviour; these check the parts only threads have.
+
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bothways_timeout_threads::{CancelToken, Error, Pool, accept};
+
+#[test]
+fn a_pool_of_zero_workers_is_a_typed_error() {
+    assert!(matches!(Pool::new(0), Err(Error::NoWorkers)));
+}
+
+#[test]
+fn cancel_wakes_a_sleeping_operation_at_once() {
+    let token = CancelToken::after(Duration::from_secs(60));
+    let sleeper = {
+        let token = token.clone();
+        thread::spawn(move || {
+            let start = Instant::now();
+            let slept = token.sleep(Duration::from_secs(60));
+            (slept.is_err(), start.elapsed())
+        })
+    };
+    thread::sleep(Duration::from_millis(50));
+    token.cancel();
+    let (cancelled, took) = sleeper.join().unwrap();
+    assert!(cancelled);
+    assert!(
+        took < Duration::from_secs(5),
+        "sleep ignored cancel for {took:?}"
+    );
+}
+
+#[test]
+fn remaining_is_never_zero() {
+    let token = CancelToken::after(Duration::ZERO);
+    assert!(matches!(token.remaining(), Err(Error::Elapsed { .. })));
+    assert_eq!(CancelToken::after(Duration::MAX).remaining().unwrap(), None);
+    assert!(CancelToken::after(Duration::MAX).deadline().is_none());
+}
+
+#[test]
+fn a_job_still_queued_at_its_deadline_never_starts() {
+    let pool = Pool::new(1).unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    // Occupy the only worker with an operation that ignores its token until released.
+    let hog = {
+        let release = release.clone();
+        move |_: &CancelToken| {
+            while !release.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
+    };
+    let blocked = thread::scope(|s| {
+        let first = s.spawn(|| pool.run(Duration::from_millis(20), hog));
+        thread::sleep(Duration::from_millis(5));
+        let started = Arc::new(AtomicUsize::new(0));
+        let queued = {
+            let started = started.clone();
+            pool.run(Duration::from_millis(20), move |_| {
+                started.fetch_add(1, Ordering::SeqCst)
+            })
+        };
+        release.store(true, Ordering::SeqCst);
+        let first = first.join().unwrap();
+        // Let the worker reach the queued job, which it must drop unrun.
+        let after = pool.run(Duration::from_secs(2), |_| ());
+        (first, queued, after, started.load(Ordering::SeqCst))
+    });
+    let (first, queued, after, started) = blocked;
+    assert!(matches!(first, Err(Error::Elapsed { .. })));
+    assert!(matches!(queued, Err(Error::Elapsed { .. })));
+    assert!(after.is_ok());
+    assert_eq!(started, 0, "a job whose caller was told Elapsed ran anyway");
+}
+
+#[test]
+fn accept_leaves_the_listener_blocking() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    assert!(matches!(
+        accept(&listener, Duration::from_millis(10)),
+        Err(Error::Elapsed { .. })
+    ));
+    // A blocking listener waits for this client; a non-blocking one would fail with WouldBlock.
+    let client = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        TcpStream::connect(addr)
+    });
+    let accepted = listener.accept();
+    assert!(accepted.is_ok(), "{accepted:?}");
+    client.join().unwrap().unwrap();
+}
