@@ -1,1 +1,28 @@
-//! The facade: every bothways pattern crate, re-exported by style.
+//! The facade: every bothways pattern crate, re-exported by pattern and style.
+//!
+//! Each pattern is implemented twice — `<pattern>_async` on tokio, `<pattern>_threads` on std
+//! threads and crossbeam-channel — with the same public names, so switching style is switching
+//! the path. Features `async` and `threads` (both on by default) choose which styles come in;
+//! `runner` (on by default) builds the `bothways` binary and pulls in the conformance suite.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! // Threads: an operation on a reusable worker, cancelled through its token.
+//! let pool = bothways::timeout_threads::Pool::new(1)?;
+//! assert_eq!(pool.run(Duration::from_secs(1), |_token| 42)?, 42);
+//!
+//! // Async: any future, cancelled by being dropped.
+//! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! assert_eq!(rt.block_on(bothways::timeout_async::run(Duration::from_secs(1), async { 42 }))?, 42);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+/// The timeout pattern in async Rust: [`bothways_timeout_async`].
+#[cfg(feature = "async")]
+pub use bothways_timeout_async as timeout_async;
+
+/// The timeout pattern with OS threads: [`bothways_timeout_threads`].
+#[cfg(feature = "threads")]
+pub use bothways_timeout_threads as timeout_threads;

@@ -1,0 +1,161 @@
+//! The runner's table: one row per scenario, a verdict and figures per style, laid out in
+//! aligned plain-text columns.
+
+use bothways_spec::Figure;
+
+/// One style's outcome for one scenario.
+#[derive(Debug, Clone)]
+pub(crate) enum Cell {
+    Pass(Vec<Figure>),
+    Fail(String),
+    /// Async runs every scenario on both runtime flavours: current_thread, then multi_thread.
+    Pair(Box<Cell>, Box<Cell>),
+}
+
+impl Cell {
+    pub(crate) fn pass(figures: Vec<Figure>) -> Self {
+        Cell::Pass(figures)
+    }
+
+    pub(crate) fn fail(why: String) -> Self {
+        Cell::Fail(why)
+    }
+
+    pub(crate) fn pair(current: Cell, multi: Cell) -> Self {
+        Cell::Pair(Box::new(current), Box::new(multi))
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        match self {
+            Cell::Pass(_) => false,
+            Cell::Fail(_) => true,
+            Cell::Pair(a, b) => a.failed() || b.failed(),
+        }
+    }
+
+    /// The verdict and the figures' values; failures are listed under the table.
+    fn text(&self) -> String {
+        match self {
+            Cell::Pass(figures) if figures.is_empty() => "pass".into(),
+            Cell::Pass(figures) => {
+                let values: Vec<String> = figures.iter().map(value).collect();
+                format!("pass {}", values.join(", "))
+            }
+            Cell::Fail(_) => "FAIL".into(),
+            Cell::Pair(a, b) => match (a.as_ref(), b.as_ref()) {
+                (Cell::Pass(fa), Cell::Pass(fb)) if fa.is_empty() && fb.is_empty() => "pass".into(),
+                (Cell::Pass(fa), Cell::Pass(fb)) => {
+                    let pair = fa.iter().zip(fb).map(|(x, y)| {
+                        format!("{} {} / {}", x.name, x.amount(), y.amount())
+                            .trim_start()
+                            .to_owned()
+                    });
+                    format!("pass {}", pair.collect::<Vec<_>>().join(", "))
+                }
+                _ => format!("{} / {}", verdict(a), verdict(b)),
+            },
+        }
+    }
+
+    fn failures(&self) -> Vec<String> {
+        match self {
+            Cell::Pass(_) => Vec::new(),
+            Cell::Fail(why) => vec![why.clone()],
+            Cell::Pair(a, b) => {
+                let mut all: Vec<String> = a
+                    .failures()
+                    .into_iter()
+                    .map(|w| format!("current_thread: {w}"))
+                    .collect();
+                all.extend(
+                    b.failures()
+                        .into_iter()
+                        .map(|w| format!("multi_thread: {w}")),
+                );
+                all
+            }
+        }
+    }
+}
+
+fn verdict(c: &Cell) -> &'static str {
+    if c.failed() { "FAIL" } else { "pass" }
+}
+
+/// A figure's name (when it has one), value and unit.
+fn value(f: &Figure) -> String {
+    f.to_string().trim_start().to_owned()
+}
+
+/// One line of the table.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) pattern: &'static str,
+    pub(crate) scenario: String,
+    pub(crate) async_cell: Cell,
+    pub(crate) threads_cell: Cell,
+}
+
+impl Row {
+    pub(crate) fn failed(&self) -> bool {
+        self.async_cell.failed() || self.threads_cell.failed()
+    }
+}
+
+/// The rows as aligned columns, then every failure in full.
+pub(crate) fn render(rows: &[Row]) -> String {
+    let header = ["pattern", "scenario", "async", "threads"];
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.pattern.to_owned(),
+                r.scenario.clone(),
+                r.async_cell.text(),
+                r.threads_cell.text(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: [&str; 4]| {
+        let padded: Vec<String> = cols
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+            .collect();
+        padded.join("  ").trim_end().to_owned()
+    };
+    let mut out = vec![
+        line(header),
+        line(widths.map(|w| "─".repeat(w)).each_ref().map(String::as_str)),
+    ];
+    out.extend(cells.iter().map(|r| line(r.each_ref().map(String::as_str))));
+    let failures: Vec<String> = rows
+        .iter()
+        .flat_map(|r| {
+            let a = r
+                .async_cell
+                .failures()
+                .into_iter()
+                .map(|w| format!("async {w}"));
+            let t = r
+                .threads_cell
+                .failures()
+                .into_iter()
+                .map(|w| format!("threads: {w}"));
+            a.chain(t)
+                .map(move |w| format!("  {} · {}: {w}", r.pattern, r.scenario))
+        })
+        .collect();
+    if !failures.is_empty() {
+        out.push(String::new());
+        out.push("failures:".into());
+        out.extend(failures);
+    }
+    out.join("\n")
+}

@@ -1,0 +1,68 @@
+//! The facade re-exports each pattern crate under its pattern-and-style name, unchanged.
+
+#![cfg(all(feature = "async", feature = "threads"))]
+
+use std::time::Duration;
+
+/// Compiles only when both arguments have the same type: the re-export is the crate itself.
+fn same_type<T>(_: &T, _: &T) {}
+
+#[test]
+fn timeout_threads_is_the_threads_crate() {
+    let pool = bothways::timeout_threads::Pool::new(1).unwrap();
+    let direct: Option<bothways_timeout_threads::Pool> = None;
+    same_type(&Some(pool), &direct);
+    let elapsed = bothways::timeout_threads::Error::Elapsed {
+        limit: Duration::ZERO,
+    };
+    assert!(matches!(
+        elapsed,
+        bothways_timeout_threads::Error::Elapsed { .. }
+    ));
+}
+
+#[test]
+fn timeout_async_is_the_async_crate() {
+    let elapsed = bothways::timeout_async::Error::Elapsed {
+        limit: Duration::ZERO,
+    };
+    assert!(matches!(
+        elapsed,
+        bothways_timeout_async::Error::Elapsed { .. }
+    ));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = rt.block_on(bothways::timeout_async::run(
+        Duration::from_secs(1),
+        async { 7 },
+    ));
+    assert_eq!(got.unwrap(), 7);
+}
+
+#[test]
+fn async_outside_a_runtime_is_a_typed_error() {
+    // No runtime: the future is polled by a bare executor, and `run` says so instead of panicking.
+    let got = block_on_without_runtime(bothways::timeout_async::run(
+        Duration::from_secs(1),
+        async { 7 },
+    ));
+    assert!(
+        matches!(got, Err(bothways::timeout_async::Error::NoRuntime)),
+        "{got:?}"
+    );
+}
+
+/// Polls a future to completion on this thread without any runtime.
+fn block_on_without_runtime<F: std::future::Future>(f: F) -> F::Output {
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let std::task::Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
+    }
+}
