@@ -98,6 +98,43 @@ macro_rules! checks {
         pub const CHECK_NAMES: &[&str] = &[$(stringify!($name)),+];
 
         /// Every check, in order, for the runner.
+        ///
+        /// ```
+        /// use std::net::{SocketAddr, TcpListener};
+        /// use std::time::Duration;
+        /// use bothways_spec::check::run_check;
+        /// use bothways_spec::recorder::Recorder;
+        /// use bothways_spec::timeout::{Error, TimeoutSpec, checks};
+        ///
+        /// /// Runs everything inline with no deadline at all: right for instant work only.
+        /// struct NoTimeout;
+        /// impl TimeoutSpec for NoTimeout {
+        ///     fn instant(&self, n: u32, _: Duration) -> Result<u64, Error> {
+        ///         Ok((0..u64::from(n)).sum())
+        ///     }
+        ///     fn steps(&self, steps: u32, step: Duration, r: &Recorder, _: Duration) -> Result<u32, Error> {
+        ///         for _ in 0..steps { r.record(); std::thread::sleep(step); }
+        ///         Ok(steps)
+        ///     }
+        ///     fn fetch_line(&self, _: SocketAddr, _: Duration, _: usize) -> Result<Vec<u8>, Error> {
+        ///         Err(Error::Other("not implemented".into()))
+        ///     }
+        ///     fn accept(&self, _: &TcpListener, _: Duration) -> Result<SocketAddr, Error> {
+        ///         Err(Error::Other("not implemented".into()))
+        ///     }
+        ///     fn panics(&self, _: &'static str, _: Duration) -> Result<(), Error> {
+        ///         Err(Error::Other("not implemented".into()))
+        ///     }
+        /// }
+        ///
+        /// let all = checks::<NoTimeout>();
+        /// assert_eq!(all[0].name, "fast_operation_returns_its_value");
+        /// assert!(run_check(all[0].run, &NoTimeout).is_ok());
+        /// // A check names what it expected and what it saw.
+        /// let overlong = all.iter().find(|c| c.name == "overlong_line_is_a_typed_error").unwrap();
+        /// let failure = run_check(overlong.run, &NoTimeout).unwrap_err();
+        /// assert_eq!(failure.seen, "Err(Other(\"not implemented\"))");
+        /// ```
         pub fn checks<T: TimeoutSpec>() -> Vec<Check<T>> {
             vec![$(Check { name: stringify!($name), run: $name::<T> }),+]
         }
@@ -131,9 +168,30 @@ checks!(
 /// `threads: make` calls `make()`; `async: make` calls `make(flavour)` once per runtime
 /// flavour, in modules `current_thread` and `multi_thread`. `make` returns `Result<Impl, E>`.
 ///
-/// ```ignore
-/// bothways_spec::timeout_suite!(threads: my_crate::conformance::Conformance::new);
-/// bothways_spec::timeout_suite!(async: my_crate::conformance::Conformance::new);
+/// ```
+/// # use std::{net::{SocketAddr, TcpListener}, time::Duration};
+/// # use bothways_spec::{Flavour, recorder::Recorder, timeout::{Error, TimeoutSpec}};
+/// # struct Mine;
+/// # impl TimeoutSpec for Mine {
+/// #     fn instant(&self, _: u32, _: Duration) -> Result<u64, Error> { Ok(0) }
+/// #     fn steps(&self, _: u32, _: Duration, _: &Recorder, _: Duration) -> Result<u32, Error> { Ok(0) }
+/// #     fn fetch_line(&self, _: SocketAddr, _: Duration, _: usize) -> Result<Vec<u8>, Error> { Ok(vec![]) }
+/// #     fn accept(&self, l: &TcpListener, _: Duration) -> Result<SocketAddr, Error> { Err(Error::Elapsed) }
+/// #     fn panics(&self, _: &'static str, _: Duration) -> Result<(), Error> { Ok(()) }
+/// # }
+/// # impl Mine {
+/// #     fn new() -> std::io::Result<Self> { Ok(Mine) }
+/// #     fn on(_: Flavour) -> std::io::Result<Self> { Ok(Mine) }
+/// # }
+/// // In a threads crate's tests/conformance.rs: one #[test] per check.
+/// bothways_spec::timeout_suite!(threads: Mine::new);
+///
+/// // In an async crate's: the same, in modules `current_thread` and `multi_thread`.
+/// mod stamped_async {
+///     use super::*;
+///     bothways_spec::timeout_suite!(async: Mine::on);
+/// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! timeout_suite {

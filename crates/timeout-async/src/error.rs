@@ -3,6 +3,22 @@
 use std::time::Duration;
 
 /// What an operation under a deadline can end in.
+///
+/// ```
+/// use std::time::Duration;
+/// use bothways_timeout_async::{Error, fetch_line};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+/// // Nobody listens on this port any more: a typed error at once, not a wait.
+/// let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+/// match fetch_line(addr, Duration::from_secs(5), 64).await {
+///     Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused),
+///     other => panic!("expected a refused connection, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

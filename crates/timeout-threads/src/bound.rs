@@ -196,6 +196,26 @@ impl Pool {
     /// stops because its token ran out never passes off a partial result as an answer. An
     /// operation still queued at its deadline is never started. A panic becomes
     /// [`Error::Panicked`].
+    ///
+    /// A blocking call inside the operation cannot be interrupted, only bounded: give it the
+    /// token's [`CancelToken::remaining`] as its own timeout.
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use bothways_timeout_threads::{Error, Pool};
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let mut silent = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let pool = Pool::new(1)?;
+    /// let read = pool.run(Duration::from_millis(50), move |token| {
+    ///     silent.set_read_timeout(token.remaining()?)?;
+    ///     let mut byte = [0u8; 1];
+    ///     Ok::<usize, Error>(silent.read(&mut byte)?) // the peer never writes
+    /// });
+    /// assert!(matches!(read, Err(Error::Elapsed { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn run<T, F>(&self, limit: Duration, operation: F) -> Result<T, Error>
     where
         F: FnOnce(&CancelToken) -> T + Send + 'static,
