@@ -172,14 +172,6 @@ pub fn assert_passes<T: ?Sized>(name: &str, check: fn(&T) -> CheckResult, imp: &
     }
 }
 
-/// Panics unless a suite macro stamped exactly the pattern's checks, in order.
-pub fn assert_same_names(stamped: &[&str], published: &[&str]) {
-    assert_eq!(
-        stamped, published,
-        "the suite macro and the check list have drifted apart"
-    );
-}
-
 /// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
 pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

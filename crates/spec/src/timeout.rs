@@ -6,6 +6,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bothways_wire::Error as WireError;
+
 use crate::check::{Check, CheckResult, Failure, Figure, ensure, panic_text};
 use crate::recorder::Recorder;
 use crate::resources::Resources;
@@ -36,18 +38,9 @@ pub enum Error {
         /// The panic's message.
         message: String,
     },
-    /// The peer sent more than `max` bytes without a newline.
-    #[error("the line is longer than {max} bytes")]
-    LineTooLong {
-        /// The longest line accepted.
-        max: usize,
-    },
-    /// The peer closed the connection before a newline.
-    #[error("the peer closed after {received} bytes, before a newline")]
-    Closed {
-        /// Bytes received before the close.
-        received: usize,
-    },
+    /// The peer's message broke the framing rules both styles share (too long, or cut off).
+    #[error(transparent)]
+    Wire(#[from] bothways_wire::Error),
     /// An I/O error other than the deadline.
     #[error("I/O error: {0}")]
     Io(std::io::ErrorKind),
@@ -93,7 +86,7 @@ pub trait TimeoutSpec {
 }
 
 macro_rules! checks {
-    ($($name:ident),+ $(,)?) => {
+    (; $($name:ident),+ $(,)?) => {
         /// The names of the checks, in the order the suite runs them.
         pub const CHECK_NAMES: &[&str] = &[$(stringify!($name)),+];
 
@@ -144,24 +137,7 @@ macro_rules! checks {
 /// The checks that count the whole process's threads and files, so run alone.
 pub const PROCESS_WIDE: &[&str] = &["no_leak_after_many_timeouts"];
 
-checks!(
-    fast_operation_returns_its_value,
-    slow_operation_elapses_within_bound,
-    whole_message_arrives_within_deadline,
-    one_deadline_bounds_a_dripping_read,
-    no_progress_after_deadline,
-    connection_closed_after_deadline,
-    accept_elapses_when_nobody_connects,
-    accept_returns_the_connection,
-    no_leak_after_many_timeouts,
-    zero_limit_elapses_at_once,
-    finishing_at_the_limit_gives_one_answer,
-    panic_becomes_typed_error_and_pool_survives,
-    huge_limit_means_no_limit,
-    overlong_line_is_a_typed_error,
-    eof_before_newline_is_a_typed_error,
-    refused_connection_is_a_typed_error,
-);
+crate::__timeout_checks!([checks]);
 
 /// Stamps out the timeout suite: one `#[test]` per check.
 ///
@@ -216,8 +192,17 @@ macro_rules! timeout_suite {
 #[macro_export]
 macro_rules! __timeout_tests {
     ($make:expr) => {
-        $crate::__stamp!(
-            timeout, $make;
+        $crate::__timeout_checks!([$crate::__stamp] timeout, $make);
+    };
+}
+
+/// The one list of the timeout checks, in the order the suite runs them: handed to a callback
+/// macro, which either defines [`CHECK_NAMES`] and [`checks`] or stamps out the tests.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __timeout_checks {
+    ([$($callback:tt)*] $($args:tt)*) => {
+        $($callback)*! { $($args)* ;
             fast_operation_returns_its_value,
             slow_operation_elapses_within_bound,
             whole_message_arrives_within_deadline,
@@ -234,7 +219,7 @@ macro_rules! __timeout_tests {
             overlong_line_is_a_typed_error,
             eof_before_newline_is_a_typed_error,
             refused_connection_is_a_typed_error,
-        );
+        }
     };
 }
 
@@ -614,8 +599,8 @@ pub fn overlong_line_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let server = fixture("start", LineServer::start(Script::fast(&message)))?;
     let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
     ensure(
-        result == Err(Error::LineTooLong { max: 1024 }),
-        "Err(LineTooLong { max: 1024 })",
+        result == Err(Error::Wire(WireError::LineTooLong { max: 1024 })),
+        "Err(Wire(LineTooLong { max: 1024 }))",
         || format!("{:?}", result.map(|v| v.len())),
     )?;
     Ok(Vec::new())
@@ -629,8 +614,8 @@ pub fn eof_before_newline_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResu
     )?;
     let result = imp.fetch_line(server.addr(), Duration::from_secs(2), 1024);
     ensure(
-        result == Err(Error::Closed { received: 7 }),
-        "Err(Closed { received: 7 })",
+        result == Err(Error::Wire(WireError::Closed { received: 7 })),
+        "Err(Wire(Closed { received: 7 }))",
         || format!("{result:?}"),
     )?;
     Ok(Vec::new())

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use bothways_spec::check::{Check, guard, panic_text, run_check};
 use bothways_spec::recorder::Recorder;
 use bothways_spec::timeout::{self, Error, TimeoutSpec};
+use bothways_wire::Error as WireError;
 
 /// How many bounded operations may run at once; a call waits for a free slot until its deadline.
 /// As many as the suite's panics in a row, so a flaw that loses a slot per panic shows up on
@@ -346,9 +347,9 @@ impl Imp {
             match stream.read(&mut chunk[..room]) {
                 Ok(0) if flaw == Some(Flaw::EofIsMessage) => return Ok(line),
                 Ok(0) => {
-                    return Err(Error::Closed {
+                    return Err(Error::Wire(WireError::Closed {
                         received: line.len(),
-                    });
+                    }));
                 }
                 Ok(n) => {
                     let got = &chunk[..n];
@@ -363,7 +364,7 @@ impl Imp {
                     }
                     line.extend_from_slice(got);
                     if line.len() > max {
-                        return Err(Error::LineTooLong { max });
+                        return Err(Error::Wire(WireError::LineTooLong { max }));
                     }
                 }
                 // A timed-out read goes round again, and the loop re-reads the deadline.

@@ -120,8 +120,7 @@ fn to_spec(error: Error) -> Spec {
     match error {
         Error::Elapsed { .. } => Spec::Elapsed,
         Error::Panicked { message } => Spec::Panicked { message },
-        Error::Wire(bothways_wire::Error::LineTooLong { max }) => Spec::LineTooLong { max },
-        Error::Wire(bothways_wire::Error::Closed { received }) => Spec::Closed { received },
+        Error::Wire(e) => Spec::Wire(e),
         Error::Io(e) => Spec::Io(e.kind()),
         other => Spec::Other(other.to_string()),
     }
