@@ -7,30 +7,46 @@ use std::time::{Duration, Instant};
 
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
-use bothways_spec::{Check, CheckResult, Figure, Flavour, timeout};
+use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, timeout};
 
 mod table;
 
 use table::{Cell, Row};
 
 const USAGE: &str = "\
-usage: bothways [--help]
+usage: bothways [--help] [PATTERN...]
 
 Runs every pattern's conformance checks in both styles — async on a current_thread and a
 multi_thread tokio runtime, threads on std threads — and prints one table: pattern, scenario,
-then a verdict and the measured figures for each style. Exits 1 if any check failed.";
+then a verdict and the measured figures for each style. Name patterns to run only those.
+Exits 1 if any check failed, 2 on bad arguments.";
+
+/// Every pattern the runner knows, in the order its rows appear.
+const PATTERNS: &[(&str, fn() -> Vec<Row>)] = &[("timeout", timeout_rows)];
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        None => {}
-        Some("-h" | "--help") => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let mut chosen = Vec::new();
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            name => match PATTERNS.iter().find(|(known, _)| *known == name) {
+                Some(pattern) => chosen.push(pattern),
+                None => {
+                    let known: Vec<&str> = PATTERNS.iter().map(|(n, _)| *n).collect();
+                    eprintln!(
+                        "bothways: unknown pattern {name:?} (known: {})\n\n{USAGE}",
+                        known.join(", ")
+                    );
+                    return ExitCode::from(2);
+                }
+            },
         }
-        Some(other) => {
-            eprintln!("bothways: unknown argument {other:?}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+    }
+    if chosen.is_empty() {
+        chosen = PATTERNS.iter().collect();
     }
     // The checks provoke panics on purpose (a panicking operation must become a typed error);
     // the default hook would print each one over the table. `run_check` still reports any
@@ -38,7 +54,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|_| {}));
 
     let start = Instant::now();
-    let rows = timeout_rows();
+    let rows: Vec<Row> = chosen.iter().flat_map(|(_, rows)| rows()).collect();
     let failed = rows.iter().any(Row::failed);
     println!("{}", table::render(&rows));
     println!(
@@ -54,58 +70,87 @@ fn main() -> ExitCode {
     }
 }
 
-/// One implementation's results: the threads it started, then each check in order.
-struct Run {
-    threads_used: Result<i64, String>,
-    results: Vec<(&'static str, CheckResult)>,
+fn timeout_rows() -> Vec<Row> {
+    use bothways_timeout_async::conformance::Conformance as Async;
+    use bothways_timeout_threads::conformance::Conformance as Threads;
+    pattern_rows(
+        Pattern {
+            name: "timeout",
+            names: timeout::CHECK_NAMES,
+            process_wide: timeout::PROCESS_WIDE,
+        },
+        (timeout::checks, Threads::new),
+        (timeout::checks, Async::new),
+    )
 }
 
-fn timeout_rows() -> Vec<Row> {
+/// A pattern's published facts: its name, its checks in order, the ones that run alone.
+struct Pattern {
+    name: &'static str,
+    names: &'static [&'static str],
+    process_wide: &'static [&'static str],
+}
+
+/// Builds the three implementations of a pattern, runs its checks on each side by side, and
+/// lays the results out as rows: first the threads each implementation started, then one row
+/// per check.
+fn pattern_rows<Th, As, Et, Ea>(
+    pattern: Pattern,
+    threads: (fn() -> Vec<Check<Th>>, fn() -> Result<Th, Et>),
+    asyncs: (fn() -> Vec<Check<As>>, fn(Flavour) -> Result<As, Ea>),
+) -> Vec<Row>
+where
+    Th: Send,
+    As: Send,
+    Et: std::fmt::Display,
+    Ea: std::fmt::Display,
+{
     eprintln!(
-        "timeout: {} checks × async (2 runtimes) and threads …",
-        timeout::CHECK_NAMES.len()
+        "{}: {} checks × threads and async (2 runtimes) …",
+        pattern.name,
+        pattern.names.len()
     );
-    let built = |what| move |e: &dyn std::fmt::Display| format!("cannot build {what}: {e}");
-    let threads = measured_build(|| {
-        bothways_timeout_threads::conformance::Conformance::new()
-            .map_err(|e| built("the threads pool")(&e))
+    let built_threads = measured_build(|| threads.1().map_err(|e| format!("cannot build: {e}")));
+    let built_current = measured_build(|| {
+        asyncs.1(Flavour::CurrentThread).map_err(|e| format!("cannot build: {e}"))
     });
-    let current = measured_build(|| {
-        bothways_timeout_async::conformance::Conformance::new(Flavour::CurrentThread)
-            .map_err(|e| built("a current_thread runtime")(&e))
-    });
-    let multi = measured_build(|| {
-        bothways_timeout_async::conformance::Conformance::new(Flavour::MultiThread)
-            .map_err(|e| built("a multi_thread runtime")(&e))
-    });
+    let built_multi =
+        measured_build(|| asyncs.1(Flavour::MultiThread).map_err(|e| format!("cannot build: {e}")));
 
     // The three run side by side, as libtest runs the stamped tests: each check holds the
-    // process lock, exclusively when it counts the whole process's threads and files.
-    let (threads, current, multi) = thread::scope(|s| {
-        let threads = s.spawn(|| run_pattern(threads, timeout::checks, timeout::PROCESS_WIDE));
-        let current = s.spawn(|| run_pattern(current, timeout::checks, timeout::PROCESS_WIDE));
-        let multi = s.spawn(|| run_pattern(multi, timeout::checks, timeout::PROCESS_WIDE));
-        (join(threads), join(current), join(multi))
+    // process lock, exclusively when it counts the whole process's threads, files or CPU.
+    let wide = pattern.process_wide;
+    let (th, current, multi) = thread::scope(|s| {
+        let th = s.spawn(|| run_all(built_threads, threads.0, wide));
+        let current = s.spawn(|| run_all(built_current, asyncs.0, wide));
+        let multi = s.spawn(|| run_all(built_multi, asyncs.0, wide));
+        (join(th), join(current), join(multi))
     });
 
     let mut rows = vec![Row {
-        pattern: "timeout",
+        pattern: pattern.name,
         scenario: "threads used".into(),
         async_cell: Cell::pair(
-            figure_cell(&current.threads_used),
-            figure_cell(&multi.threads_used),
+            threads_cell(&current.threads_used),
+            threads_cell(&multi.threads_used),
         ),
-        threads_cell: figure_cell(&threads.threads_used),
+        threads_cell: threads_cell(&th.threads_used),
     }];
-    for (i, name) in timeout::CHECK_NAMES.iter().enumerate() {
+    for (i, name) in pattern.names.iter().enumerate() {
         rows.push(Row {
-            pattern: "timeout",
+            pattern: pattern.name,
             scenario: name.replace('_', " "),
             async_cell: Cell::pair(result_cell(&current, i), result_cell(&multi, i)),
-            threads_cell: result_cell(&threads, i),
+            threads_cell: result_cell(&th, i),
         });
     }
     rows
+}
+
+/// One implementation's results: the threads it started, then each check in order.
+struct Run {
+    threads_used: Result<i64, String>,
+    results: Vec<CheckResult>,
 }
 
 /// Builds an implementation and counts the threads it started, the pool's or runtime's own.
@@ -121,7 +166,7 @@ fn measured_build<T>(build: impl FnOnce() -> Result<T, String>) -> Result<(T, i6
     Ok((imp, started))
 }
 
-fn run_pattern<T>(
+fn run_all<T>(
     built: Result<(T, i64), String>,
     checks: fn() -> Vec<Check<T>>,
     process_wide: &[&str],
@@ -131,7 +176,7 @@ fn run_pattern<T>(
         Err(e) => {
             let results = checks()
                 .iter()
-                .map(|c| (c.name, Err(failure_to_build(&e))))
+                .map(|_| Err(Failure::new("an implementation to check", e.as_str())))
                 .collect();
             return Run {
                 threads_used: Err(e),
@@ -143,7 +188,7 @@ fn run_pattern<T>(
         .into_iter()
         .map(|c| {
             let _process = check::guard(process_wide.contains(&c.name));
-            (c.name, run_check(c.run, &imp))
+            run_check(c.run, &imp)
         })
         .collect();
     Run {
@@ -152,24 +197,17 @@ fn run_pattern<T>(
     }
 }
 
-fn failure_to_build(e: &str) -> bothways_spec::Failure {
-    bothways_spec::Failure::new("an implementation to check", e)
-}
-
 fn join(h: thread::ScopedJoinHandle<'_, Run>) -> Run {
     h.join().unwrap_or_else(|p| Run {
-        threads_used: Err("the runner thread panicked".into()),
-        results: vec![(
-            "runner",
-            Err(bothways_spec::Failure::new(
-                "no panic",
-                check::panic_text(&*p),
-            )),
-        )],
+        threads_used: Err(format!(
+            "the runner thread panicked: {}",
+            check::panic_text(&*p)
+        )),
+        results: Vec::new(),
     })
 }
 
-fn figure_cell(used: &Result<i64, String>) -> Cell {
+fn threads_cell(used: &Result<i64, String>) -> Cell {
     match used {
         Ok(n) => Cell::pass(vec![Figure::count("", *n, "threads")]),
         Err(e) => Cell::fail(e.clone()),
@@ -178,8 +216,8 @@ fn figure_cell(used: &Result<i64, String>) -> Cell {
 
 fn result_cell(run: &Run, i: usize) -> Cell {
     match run.results.get(i) {
-        Some((_, Ok(figures))) => Cell::pass(figures.clone()),
-        Some((_, Err(failure))) => Cell::fail(failure.to_string()),
+        Some(Ok(figures)) => Cell::pass(figures.clone()),
+        Some(Err(failure)) => Cell::fail(failure.to_string()),
         None => Cell::fail("not run".into()),
     }
 }
