@@ -15,8 +15,13 @@ const MAX_NAP: Duration = Duration::from_millis(5);
 /// Threads: std's `TcpListener::accept` has no timeout, and waiting on the socket with
 /// `poll(2)` needs `unsafe` or a C binding. So this switches the listener to non-blocking and
 /// tries again after naps that double up to 5 ms: a connection is noticed within 5 ms, and an
-/// idle wait costs about 200 wake-ups a second. The listener is set back to blocking before
-/// returning.
+/// idle wait costs about 200 wake-ups a second.
+///
+/// The listener is left non-blocking. The mode belongs to the socket, which every clone and
+/// every thread sharing the listener sees: switching it back would throw a concurrent caller of
+/// this function into a blocking `accept` that ignores its deadline. So a plain
+/// `listener.accept()` afterwards returns `WouldBlock` when nobody is waiting — tokio's
+/// listeners are non-blocking for the same reason.
 ///
 /// ```
 /// use std::time::Duration;
@@ -34,10 +39,7 @@ const MAX_NAP: Duration = Duration::from_millis(5);
 pub fn accept(listener: &TcpListener, limit: Duration) -> Result<(TcpStream, SocketAddr), Error> {
     let token = CancelToken::after(limit);
     listener.set_nonblocking(true)?;
-    let accepted = accept_until(listener, &token);
-    let restored = listener.set_nonblocking(false);
-    let (stream, peer) = accepted?;
-    restored?;
+    let (stream, peer) = accept_until(listener, &token)?;
     // Some platforms hand out accepted sockets in the listener's mode; callers expect blocking.
     stream.set_nonblocking(false)?;
     Ok((stream, peer))

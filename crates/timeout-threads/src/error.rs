@@ -41,7 +41,7 @@ pub enum Error {
     /// A pool was asked for zero workers.
     #[error("a pool needs at least one worker")]
     NoWorkers,
-    /// The pool's workers are gone, so nobody can run the operation.
-    #[error("the pool's workers have exited")]
+    /// The worker running the operation, or every worker, is gone: nobody can answer.
+    #[error("the pool's worker exited without answering")]
     WorkersGone,
 }

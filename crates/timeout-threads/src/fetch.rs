@@ -51,9 +51,11 @@ pub fn fetch_line(addr: SocketAddr, limit: Duration, max_len: usize) -> Result<V
 
 fn connect(addr: SocketAddr, token: &CancelToken) -> Result<TcpStream, Error> {
     match token.remaining()? {
+        // `connect_timeout` says TimedOut both when its own wait ran out and when the network
+        // gave up first; only the former is our deadline.
         Some(left) => TcpStream::connect_timeout(&addr, left).map_err(|e| {
-            if is_timeout(e.kind()) {
-                token.elapsed()
+            if e.kind() == ErrorKind::TimedOut && token.is_cancelled() {
+                token.elapsed_error()
             } else {
                 e.into()
             }
@@ -62,7 +64,8 @@ fn connect(addr: SocketAddr, token: &CancelToken) -> Result<TcpStream, Error> {
     }
 }
 
-/// How std reports a socket timeout: `WouldBlock` on Unix, `TimedOut` on Windows.
+/// How std reports an expired read timeout: `WouldBlock` on Unix, `TimedOut` on Windows. On
+/// Unix a `TimedOut` is the connection itself timing out, a real error.
 fn is_timeout(kind: ErrorKind) -> bool {
-    matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut)
+    kind == ErrorKind::WouldBlock || (cfg!(windows) && kind == ErrorKind::TimedOut)
 }

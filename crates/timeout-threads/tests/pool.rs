@@ -47,10 +47,12 @@ fn remaining_is_never_zero() {
 fn a_job_still_queued_at_its_deadline_never_starts() {
     let pool = Pool::new(1).unwrap();
     let release = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = crossbeam_channel::bounded(1);
     // Occupy the only worker with an operation that ignores its token until released.
     let hog = {
         let release = release.clone();
         move |_: &CancelToken| {
+            let _ = started_tx.send(());
             while !release.load(Ordering::SeqCst) {
                 thread::sleep(Duration::from_millis(1));
             }
@@ -58,7 +60,8 @@ fn a_job_still_queued_at_its_deadline_never_starts() {
     };
     let blocked = thread::scope(|s| {
         let first = s.spawn(|| pool.run(Duration::from_millis(20), hog));
-        thread::sleep(Duration::from_millis(5));
+        // Queue the second job only once the hog holds the worker.
+        started_rx.recv().unwrap();
         let started = Arc::new(AtomicUsize::new(0));
         let queued = {
             let started = started.clone();
@@ -80,19 +83,35 @@ fn a_job_still_queued_at_its_deadline_never_starts() {
 }
 
 #[test]
-fn accept_leaves_the_listener_blocking() {
+fn accept_leaves_the_listener_non_blocking_for_concurrent_callers() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
     assert!(matches!(
         accept(&listener, Duration::from_millis(10)),
         Err(Error::Elapsed { .. })
     ));
-    // A blocking listener waits for this client; a non-blocking one would fail with WouldBlock.
-    let client = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(50));
-        TcpStream::connect(addr)
-    });
-    let accepted = listener.accept();
-    assert!(accepted.is_ok(), "{accepted:?}");
-    client.join().unwrap().unwrap();
+    // Restoring blocking mode would strand a concurrent caller in a blocking accept.
+    let plain = listener.accept();
+    assert_eq!(
+        plain.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::WouldBlock)
+    );
+    let addr = listener.local_addr().unwrap();
+    let client = TcpStream::connect(addr).unwrap();
+    let (stream, peer) = accept(&listener, Duration::from_secs(2)).unwrap();
+    assert_eq!(peer, client.local_addr().unwrap());
+    // The accepted stream itself is blocking, as std's callers expect: a read waits out its
+    // timeout instead of failing at once.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let start = Instant::now();
+    let read = std::io::Read::read(&mut &stream, &mut [0u8; 1]);
+    assert_eq!(
+        read.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::WouldBlock)
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(40),
+        "the read did not wait"
+    );
 }
