@@ -12,6 +12,11 @@ use crate::{Error, run};
 /// Async: tokio's accept is a future like any other, so the same [`run`] bounds it; the
 /// runtime wakes this task when a connection arrives, with no polling in between.
 ///
+/// # Panics
+///
+/// Inside a tokio runtime built without its I/O and time drivers (`enable_all` has both),
+/// as tokio's own sockets and timers do. Outside any runtime it returns [`Error::NoRuntime`].
+///
 /// ```
 /// use std::time::Duration;
 /// use bothways_timeout_async::{Error, accept};

@@ -18,8 +18,12 @@ use crate::Error;
 /// tokio polls it before the timer. A panic becomes [`Error::Panicked`]. `Duration::MAX`
 /// means no limit.
 ///
-/// Needs a tokio runtime with its time driver enabled; outside any runtime it returns
-/// [`Error::NoRuntime`] instead of panicking.
+/// Outside any tokio runtime it returns [`Error::NoRuntime`] instead of panicking.
+///
+/// # Panics
+///
+/// Inside a runtime built without its time driver (no `enable_time` or `enable_all`), as
+/// `tokio::time::timeout` itself does: tokio offers no way to ask whether a runtime has one.
 ///
 /// ```
 /// use std::time::Duration;

@@ -1,6 +1,7 @@
 //! This crate's implementation of the shared suite's [`TimeoutSpec`], behind the `spec`
 //! feature so that users of the crate do not pull the suite in.
 
+use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub const WORKERS: usize = 2;
 #[derive(Debug)]
 pub struct Conformance {
     runtime: Runtime,
+    flavour: Flavour,
 }
 
 impl Conformance {
@@ -41,13 +43,33 @@ impl Conformance {
         };
         Ok(Conformance {
             runtime: builder.enable_all().build()?,
+            flavour,
         })
+    }
+}
+
+impl Conformance {
+    /// Runs `operation` to completion. On `multi_thread` it is spawned, so it runs on a worker
+    /// thread as an application's tasks do — `block_on` alone would poll it on the blocked
+    /// caller's thread, and the second flavour would test nothing the first does not.
+    fn drive<F>(&self, operation: F) -> Result<F::Output, Spec>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self.flavour {
+            Flavour::CurrentThread => Ok(self.runtime.block_on(operation)),
+            Flavour::MultiThread => self
+                .runtime
+                .block_on(self.runtime.spawn(operation))
+                .map_err(|e| Spec::Other(format!("the task failed: {e}"))),
+        }
     }
 }
 
 impl TimeoutSpec for Conformance {
     fn instant(&self, n: u32, limit: Duration) -> Result<u64, Spec> {
-        self.runtime.block_on(async {
+        self.drive(async move {
             let mut sum = 0;
             for i in 0..n {
                 sum += run(limit, async move { u64::from(i) })
@@ -55,7 +77,7 @@ impl TimeoutSpec for Conformance {
                     .map_err(to_spec)?;
             }
             Ok(sum)
-        })
+        })?
     }
 
     fn steps(
@@ -65,16 +87,15 @@ impl TimeoutSpec for Conformance {
         recorder: &Recorder,
         limit: Duration,
     ) -> Result<u32, Spec> {
-        self.runtime.block_on(async {
-            let done = run(limit, async {
-                for _ in 0..steps {
-                    recorder.record();
-                    tokio::time::sleep(step).await;
-                }
-                steps
-            });
-            done.await.map_err(to_spec)
-        })
+        let recorder = recorder.clone();
+        let done = run(limit, async move {
+            for _ in 0..steps {
+                recorder.record();
+                tokio::time::sleep(step).await;
+            }
+            steps
+        });
+        self.drive(done)?.map_err(to_spec)
     }
 
     fn fetch_line(
@@ -83,31 +104,30 @@ impl TimeoutSpec for Conformance {
         limit: Duration,
         max_len: usize,
     ) -> Result<Vec<u8>, Spec> {
-        self.runtime
-            .block_on(fetch_line(addr, limit, max_len))
+        self.drive(fetch_line(addr, limit, max_len))?
             .map_err(to_spec)
     }
 
     fn accept(&self, listener: &TcpListener, limit: Duration) -> Result<SocketAddr, Spec> {
-        self.runtime.block_on(async {
-            // Async: the suite hands over a std listener; tokio needs it non-blocking and
-            // registered with this runtime's reactor.
-            let listener = listener.try_clone().map_err(|e| Spec::Io(e.kind()))?;
-            listener
-                .set_nonblocking(true)
-                .map_err(|e| Spec::Io(e.kind()))?;
+        // Async: the suite hands over a std listener; tokio needs it non-blocking and registered
+        // with this runtime's reactor. The clone shares the socket, so this leaves the suite's
+        // listener non-blocking too — as the threads accept does.
+        let listener = listener.try_clone().map_err(|e| Spec::Io(e.kind()))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| Spec::Io(e.kind()))?;
+        self.drive(async move {
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(|e| Spec::Io(e.kind()))?;
             accept(&listener, limit)
                 .await
                 .map(|(_, peer)| peer)
                 .map_err(to_spec)
-        })
+        })?
     }
 
     fn panics(&self, message: &'static str, limit: Duration) -> Result<(), Spec> {
-        self.runtime
-            .block_on(run(limit, async move { explode(message) }))
+        self.drive(run(limit, async move { explode(message) }))?
             .map_err(to_spec)
     }
 }

@@ -17,6 +17,11 @@ use crate::{Error, run};
 /// Async: the steps are composed into one future and [`run`] bounds the whole. No step knows
 /// about the deadline; at the deadline the future is dropped, and with it the socket.
 ///
+/// # Panics
+///
+/// Inside a tokio runtime built without its I/O and time drivers (`enable_all` has both),
+/// as tokio's own sockets and timers do. Outside any runtime it returns [`Error::NoRuntime`].
+///
 /// ```
 /// use std::time::Duration;
 /// use tokio::io::AsyncWriteExt;
