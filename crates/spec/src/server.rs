@@ -150,12 +150,12 @@ impl LineServer {
     /// Waits up to `within` for the server to see the client close connection `index`, and
     /// returns when it did.
     pub fn wait_for_close(&self, index: usize, within: Duration) -> Option<Instant> {
-        let give_up = Instant::now() + within;
+        let give_up = Instant::now().checked_add(within);
         loop {
             if let Some(closed) = self.connections().get(index).and_then(|c| c.closed) {
                 return Some(closed);
             }
-            if Instant::now() >= give_up {
+            if give_up.is_some_and(|t| Instant::now() >= t) {
                 return None;
             }
             thread::sleep(Duration::from_millis(1));
@@ -167,8 +167,9 @@ impl Drop for LineServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
         // The acceptor is blocked in `accept`; a connection of our own wakes it to see the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
+        // Should that fail, leave the acceptor behind rather than hang the check in `join`.
+        let woken = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1)).is_ok();
+        if let Some(acceptor) = self.acceptor.take().filter(|_| woken) {
             let _ = acceptor.join();
         }
         let handlers = std::mem::take(
@@ -189,7 +190,12 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, script: &Script) {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        let Ok(stream) = stream else { continue };
+        let Ok(stream) = stream else {
+            // Out of descriptors, say, because an implementation under test leaks them: back
+            // off instead of spinning on the error.
+            thread::sleep(POLL);
+            continue;
+        };
         let index = {
             let mut log = shared.connections();
             log.push(Connection {
@@ -236,6 +242,13 @@ fn serve(mut stream: TcpStream, index: usize, shared: &Shared, script: &Script) 
         script.bytes.len().max(1)
     };
     let mut buf = [0u8; 512];
+    // A client that stops reading must not wedge the handler, and with it the server's drop.
+    if stream
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .is_err()
+    {
+        return closed(shared);
+    }
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;

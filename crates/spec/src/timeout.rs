@@ -52,8 +52,9 @@ pub enum Error {
 /// What both styles of the timeout pattern must do, stated as blocking calls.
 ///
 /// Every method bounds its operation by `limit`, measured from the call. An async adapter
-/// blocks on its runtime inside each method; a threads implementation just runs.
-pub trait TimeoutSpec {
+/// blocks on its runtime inside each method; a threads implementation just runs. Callers on
+/// several threads may use one implementation at once, hence `Sync`.
+pub trait TimeoutSpec: Sync {
     /// Runs `n` operations that finish at once — the `i`th returns `i` — each under its own
     /// timeout of `limit`, and returns the sum of what they returned (or the first error).
     fn instant(&self, n: u32, limit: Duration) -> Result<u64, Error>;
@@ -134,8 +135,12 @@ macro_rules! checks {
     };
 }
 
-/// The checks that count the whole process's threads and files, so run alone.
-pub const PROCESS_WIDE: &[&str] = &["no_leak_after_many_timeouts"];
+/// The checks that run alone: one counts the whole process's threads and files, the other's
+/// figure is a CPU cost that a neighbouring check would inflate.
+pub const PROCESS_WIDE: &[&str] = &[
+    "fast_operation_returns_its_value",
+    "no_leak_after_many_timeouts",
+];
 
 crate::__timeout_checks!([checks]);
 
@@ -211,6 +216,7 @@ macro_rules! __timeout_checks {
             connection_closed_after_deadline,
             accept_elapses_when_nobody_connects,
             accept_returns_the_connection,
+            concurrent_callers_keep_their_own_deadlines,
             no_leak_after_many_timeouts,
             zero_limit_elapses_at_once,
             finishing_at_the_limit_gives_one_answer,
@@ -260,7 +266,7 @@ fn expect_elapsed<V: std::fmt::Debug>(
 
 /// Check 1a: An operation that finishes at once returns its own value through the timeout.
 pub fn fast_operation_returns_its_value<T: TimeoutSpec>(imp: &T) -> CheckResult {
-    let n: u32 = 10_000;
+    let n: u32 = 2_000;
     let start = Instant::now();
     let sum = imp.instant(n, Duration::from_secs(5));
     let took = start.elapsed();
@@ -429,15 +435,91 @@ pub fn accept_returns_the_connection<T: TimeoutSpec>(imp: &T) -> CheckResult {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let lag = connected.map_or(Duration::ZERO, |c| accepted_at.saturating_duration_since(c));
+    ensure(lag <= LATE, "the connection noticed within 150 ms", || {
+        format!("it noticed {} after the connect", ms(lag))
+    })?;
     Ok(vec![Figure::millis("accepted after connect", lag)])
 }
 
-/// Check 5: No leaks: a thousand timed-out operations of each kind (a stepping operation and a fetch
-/// from a server that never answers) leave the thread count and open-file count where they
+/// Callers on several threads at once each get their answer by their own deadline: four slow
+/// operations with limits from 100 to 400 ms, and two accepts sharing one listener with limits
+/// of 150 and 450 ms, all started together. One caller's deadline must not end, delay or
+/// strand another's — e.g. an accept that restores the shared listener's blocking mode when
+/// it returns leaves the other waiting in a blocking accept past its deadline.
+pub fn concurrent_callers_keep_their_own_deadlines<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
+    let addr = fixture("read its address", listener.local_addr())?;
+    let step_limits = [100, 200, 300, 400].map(Duration::from_millis);
+    let accept_limits = [150, 450].map(Duration::from_millis);
+    let give_up = Instant::now() + Duration::from_millis(450) + LATE + Duration::from_secs(1);
+    let (steps, accepts) = thread::scope(|s| {
+        let steps: Vec<_> = step_limits
+            .iter()
+            .map(|&limit| {
+                s.spawn(move || {
+                    let start = Instant::now();
+                    let got = imp.steps(10_000, Duration::from_millis(5), &Recorder::new(), limit);
+                    (limit, got.map(|n| n.to_string()), start.elapsed())
+                })
+            })
+            .collect();
+        let listener = &listener;
+        let accepts: Vec<_> = accept_limits
+            .iter()
+            .map(|&limit| {
+                s.spawn(move || {
+                    let start = Instant::now();
+                    let got = imp.accept(listener, limit);
+                    (limit, got.map(|peer| peer.to_string()), start.elapsed())
+                })
+            })
+            .collect();
+        // A stranded accept would never return: past every deadline, connect to release it,
+        // so the check fails instead of hanging.
+        while accepts.iter().any(|h| !h.is_finished()) && Instant::now() < give_up {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let mut rescues = 0;
+        while accepts.iter().any(|h| !h.is_finished()) && rescues < accepts.len() {
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+            rescues += 1;
+            thread::sleep(Duration::from_millis(50));
+        }
+        let join = |handles: Vec<thread::ScopedJoinHandle<'_, _>>| -> Result<Vec<_>, Failure> {
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .map_err(|p| Failure::new("no panic", panic_text(&*p)))
+                })
+                .collect()
+        };
+        (join(steps), join(accepts))
+    });
+    let mut worst = Duration::ZERO;
+    for (limit, got, took) in steps?.into_iter().chain(accepts?) {
+        ensure(
+            matches!(got, Err(Error::Elapsed)),
+            "every caller to end in Elapsed",
+            || format!("{got:?} for the caller with {}", ms(limit)),
+        )?;
+        ensure(
+            took >= limit && took <= limit + LATE,
+            "each Elapsed within its own limit + 150 ms",
+            || format!("the caller with {} answered after {}", ms(limit), ms(took)),
+        )?;
+        worst = worst.max(took - limit);
+    }
+    Ok(vec![Figure::millis("latest by", worst)])
+}
+
+/// Check 5: No leaks: a thousand timed-out operations of each kind (a stepping operation, a
+/// fetch from a server that never answers, an accept nobody answers) leave the thread count and open-file count where they
 /// started. The baseline is taken after the implementation was built, so a pool's own fixed
 /// threads are allowed.
 pub fn no_leak_after_many_timeouts<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let server = fixture("start", LineServer::start(Script::silent()))?;
+    let listener = fixture("bind", TcpListener::bind(("127.0.0.1", 0)))?;
     // The baseline includes the server's own thread and socket, and the count is taken before
     // the server is dropped: stopping it would wake, and so hide, any reader an implementation
     // abandoned on one of its connections.
@@ -452,10 +534,13 @@ pub fn no_leak_after_many_timeouts<T: TimeoutSpec>(imp: &T) -> CheckResult {
         if imp.fetch_line(server.addr(), Duration::from_millis(2), 64) == Err(Error::Elapsed) {
             elapsed += 1;
         }
+        if imp.accept(&listener, Duration::from_millis(1)) == Err(Error::Elapsed) {
+            elapsed += 1;
+        }
     }
     ensure(
-        elapsed == 2 * LEAK_ROUNDS,
-        &format!("{} Elapsed", 2 * LEAK_ROUNDS),
+        elapsed == 3 * LEAK_ROUNDS,
+        &format!("{} Elapsed", 3 * LEAK_ROUNDS),
         || format!("{elapsed}"),
     )?;
     // The server's handler for a connection ends when it sees the client's close, and threads
@@ -591,8 +676,8 @@ pub fn huge_limit_means_no_limit<T: TimeoutSpec>(imp: &T) -> CheckResult {
     Ok(Vec::new())
 }
 
-/// Bad input: a line longer than the maximum is a typed error, and nothing beyond the
-/// maximum is buffered.
+/// Bad input: a line longer than the maximum is a typed error. (That nothing beyond the
+/// maximum is buffered is `bothways_wire::LineDecoder`'s to test.)
 pub fn overlong_line_is_a_typed_error<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let mut message = vec![b'a'; 100_000];
     message.push(b'\n');
