@@ -5,7 +5,11 @@
 //! the path. Features `async` and `threads` (both on by default) choose which styles come in;
 //! `runner` (on by default) builds the `bothways` binary and pulls in the conformance suite.
 //!
+//! A library user who wants one style and not the suite turns the defaults off:
+//! `bothways = { version = "0.1", default-features = false, features = ["threads"] }`.
+//!
 //! ```
+//! # #[cfg(all(feature = "async", feature = "threads"))] {
 //! use std::time::Duration;
 //!
 //! // Threads: an operation on a reusable worker, cancelled through its token.
@@ -15,6 +19,7 @@
 //! // Async: any future, cancelled by being dropped.
 //! let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! assert_eq!(rt.block_on(bothways::timeout_async::run(Duration::from_secs(1), async { 42 }))?, 42);
+//! # }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![warn(missing_docs)]

@@ -51,10 +51,12 @@ fn main() -> ExitCode {
     // The checks provoke panics on purpose (a panicking operation must become a typed error);
     // the default hook would print each one over the table. `run_check` still reports any
     // panic that escapes as a failed check.
+    // Only while the checks run: a panic of the runner's own should still say where it was.
+    let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-
     let start = Instant::now();
     let rows: Vec<Row> = chosen.iter().flat_map(|(_, rows)| rows()).collect();
+    std::panic::set_hook(default_hook);
     let failed = rows.iter().any(Row::failed);
     println!("{}", table::render(&rows));
     println!(
