@@ -21,8 +21,11 @@ multi_thread tokio runtime, threads on std threads — and prints one table: pat
 then a verdict and the measured figures for each style. Name patterns to run only those.
 Exits 1 if any check failed, 2 on bad arguments.";
 
+/// Runs one pattern and returns its rows.
+type Rows = fn() -> Vec<Row>;
+
 /// Every pattern the runner knows, in the order its rows appear.
-const PATTERNS: &[(&str, fn() -> Vec<Row>)] = &[("timeout", timeout_rows)];
+const PATTERNS: &[(&str, Rows)] = &[("timeout", timeout_rows)];
 
 fn main() -> ExitCode {
     let mut chosen = Vec::new();
@@ -81,8 +84,14 @@ fn timeout_rows() -> Vec<Row> {
             names: timeout::CHECK_NAMES,
             process_wide: timeout::PROCESS_WIDE,
         },
-        (timeout::checks, Threads::new),
-        (timeout::checks, Async::new),
+        Style {
+            checks: timeout::checks,
+            build: |()| Threads::new(),
+        },
+        Style {
+            checks: timeout::checks,
+            build: Async::new,
+        },
     )
 }
 
@@ -93,13 +102,20 @@ struct Pattern {
     process_wide: &'static [&'static str],
 }
 
+/// One style of a pattern: its checks, and how to build its implementation from `A`
+/// (nothing for threads, a runtime flavour for async).
+struct Style<T, A, E> {
+    checks: fn() -> Vec<Check<T>>,
+    build: fn(A) -> Result<T, E>,
+}
+
 /// Builds the three implementations of a pattern, runs its checks on each side by side, and
 /// lays the results out as rows: first the threads each implementation started, then one row
 /// per check.
 fn pattern_rows<Th, As, Et, Ea>(
     pattern: Pattern,
-    threads: (fn() -> Vec<Check<Th>>, fn() -> Result<Th, Et>),
-    asyncs: (fn() -> Vec<Check<As>>, fn(Flavour) -> Result<As, Ea>),
+    threads: Style<Th, (), Et>,
+    asyncs: Style<As, Flavour, Ea>,
 ) -> Vec<Row>
 where
     Th: Send,
@@ -112,20 +128,22 @@ where
         pattern.name,
         pattern.names.len()
     );
-    let built_threads = measured_build(|| threads.1().map_err(|e| format!("cannot build: {e}")));
+    let built_threads =
+        measured_build(|| (threads.build)(()).map_err(|e| format!("cannot build: {e}")));
     let built_current = measured_build(|| {
-        asyncs.1(Flavour::CurrentThread).map_err(|e| format!("cannot build: {e}"))
+        (asyncs.build)(Flavour::CurrentThread).map_err(|e| format!("cannot build: {e}"))
     });
-    let built_multi =
-        measured_build(|| asyncs.1(Flavour::MultiThread).map_err(|e| format!("cannot build: {e}")));
+    let built_multi = measured_build(|| {
+        (asyncs.build)(Flavour::MultiThread).map_err(|e| format!("cannot build: {e}"))
+    });
 
     // The three run side by side, as libtest runs the stamped tests: each check holds the
     // process lock, exclusively when it counts the whole process's threads, files or CPU.
     let wide = pattern.process_wide;
     let (th, current, multi) = thread::scope(|s| {
-        let th = s.spawn(|| run_all(built_threads, threads.0, wide));
-        let current = s.spawn(|| run_all(built_current, asyncs.0, wide));
-        let multi = s.spawn(|| run_all(built_multi, asyncs.0, wide));
+        let th = s.spawn(|| run_all(built_threads, threads.checks, wide));
+        let current = s.spawn(|| run_all(built_current, asyncs.checks, wide));
+        let multi = s.spawn(|| run_all(built_multi, asyncs.checks, wide));
         (join(th), join(current), join(multi))
     });
 

@@ -112,6 +112,17 @@ impl std::error::Error for Failure {}
 pub type CheckResult = Result<Vec<Figure>, Failure>;
 
 /// One named check of a pattern, generic over the implementation it drives.
+///
+/// ```
+/// use bothways_spec::{Check, check::run_check};
+/// fn holds(n: &u32) -> bothways_spec::CheckResult {
+///     bothways_spec::check::ensure(*n > 0, "a positive number", || n.to_string())?;
+///     Ok(Vec::new())
+/// }
+/// let check = Check { name: "number_is_positive", run: holds };
+/// assert!(run_check(check.run, &1).is_ok());
+/// assert_eq!(run_check(check.run, &0).unwrap_err().seen, "0");
+/// ```
 pub struct Check<T: ?Sized> {
     /// The check's name, which states the property (`no_progress_after_deadline`).
     pub name: &'static str,
@@ -199,6 +210,15 @@ pub enum Guard {
 }
 
 /// Takes the process lock, exclusive when `exclusive`.
+///
+/// ```
+/// use bothways_spec::check::{Guard, guard};
+/// let shared = guard(false);
+/// assert!(matches!(shared, Guard::Shared(_)));
+/// let also_shared = guard(false); // ordinary checks run side by side
+/// drop((shared, also_shared));
+/// assert!(matches!(guard(true), Guard::Exclusive(_)));
+/// ```
 pub fn guard(exclusive: bool) -> Guard {
     // A poisoned lock only means another check panicked; the `()` it guards cannot be torn.
     if exclusive {
