@@ -31,3 +31,11 @@ pub use bothways_timeout_async as timeout_async;
 /// The timeout pattern with OS threads: [`bothways_timeout_threads`].
 #[cfg(feature = "threads")]
 pub use bothways_timeout_threads as timeout_threads;
+
+/// The ticker pattern in async Rust: [`bothways_ticker_async`].
+#[cfg(feature = "async")]
+pub use bothways_ticker_async as ticker_async;
+
+/// The ticker pattern with OS threads: [`bothways_ticker_threads`].
+#[cfg(feature = "threads")]
+pub use bothways_ticker_threads as ticker_threads;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
-use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, timeout};
+use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, ticker, timeout};
 
 mod table;
 
@@ -25,7 +25,7 @@ Exits 1 if any check failed, 2 on bad arguments.";
 type Rows = fn() -> Vec<Row>;
 
 /// Every pattern the runner knows, in the order its rows appear.
-const PATTERNS: &[(&str, Rows)] = &[("timeout", timeout_rows)];
+const PATTERNS: &[(&str, Rows)] = &[("timeout", timeout_rows), ("ticker", ticker_rows)];
 
 fn main() -> ExitCode {
     let mut chosen = Vec::new();
@@ -90,6 +90,26 @@ fn timeout_rows() -> Vec<Row> {
         },
         Style {
             checks: timeout::checks,
+            build: Async::new,
+        },
+    )
+}
+
+fn ticker_rows() -> Vec<Row> {
+    use bothways_ticker_async::conformance::Conformance as Async;
+    use bothways_ticker_threads::conformance::Conformance as Threads;
+    pattern_rows(
+        Pattern {
+            name: "ticker",
+            names: ticker::CHECK_NAMES,
+            process_wide: ticker::PROCESS_WIDE,
+        },
+        Style {
+            checks: ticker::checks,
+            build: |()| Threads::new(),
+        },
+        Style {
+            checks: ticker::checks,
             build: Async::new,
         },
     )

@@ -40,3 +40,13 @@ fn timeout_async_is_the_async_crate() {
     ));
     assert_eq!(got.unwrap(), 7);
 }
+
+#[test]
+fn ticker_re_exports_are_the_crates() {
+    let threads = bothways::ticker_threads::Config::default();
+    let direct: bothways_ticker_threads::Config = threads;
+    same_type(&threads, &direct);
+    let asynch = bothways::ticker_async::Config::default();
+    let direct: bothways_ticker_async::Config = asynch;
+    same_type(&asynch, &direct);
+}

@@ -24,6 +24,7 @@ pub mod check;
 pub mod recorder;
 pub mod resources;
 pub mod server;
+pub mod ticker;
 pub mod timeout;
 
 pub use check::{Check, CheckResult, Failure, Figure};
