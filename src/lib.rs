@@ -39,3 +39,11 @@ pub use bothways_ticker_async as ticker_async;
 /// The ticker pattern with OS threads: [`bothways_ticker_threads`].
 #[cfg(feature = "threads")]
 pub use bothways_ticker_threads as ticker_threads;
+
+/// The pause pattern in async Rust: [`bothways_pause_async`].
+#[cfg(feature = "async")]
+pub use bothways_pause_async as pause_async;
+
+/// The pause pattern with OS threads: [`bothways_pause_threads`].
+#[cfg(feature = "threads")]
+pub use bothways_pause_threads as pause_threads;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
-use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, ticker, timeout};
+use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, pause, ticker, timeout};
 
 mod table;
 
@@ -25,7 +25,11 @@ Exits 1 if any check failed, 2 on bad arguments.";
 type Rows = fn() -> Vec<Row>;
 
 /// Every pattern the runner knows, in the order its rows appear.
-const PATTERNS: &[(&str, Rows)] = &[("timeout", timeout_rows), ("ticker", ticker_rows)];
+const PATTERNS: &[(&str, Rows)] = &[
+    ("timeout", timeout_rows),
+    ("ticker", ticker_rows),
+    ("pause", pause_rows),
+];
 
 fn main() -> ExitCode {
     let mut chosen = Vec::new();
@@ -110,6 +114,26 @@ fn ticker_rows() -> Vec<Row> {
         },
         Style {
             checks: ticker::checks,
+            build: Async::new,
+        },
+    )
+}
+
+fn pause_rows() -> Vec<Row> {
+    use bothways_pause_async::conformance::Conformance as Async;
+    use bothways_pause_threads::conformance::Conformance as Threads;
+    pattern_rows(
+        Pattern {
+            name: "pause",
+            names: pause::CHECK_NAMES,
+            process_wide: pause::PROCESS_WIDE,
+        },
+        Style {
+            checks: pause::checks,
+            build: |()| Threads::new(),
+        },
+        Style {
+            checks: pause::checks,
             build: Async::new,
         },
     )

@@ -50,3 +50,11 @@ fn ticker_re_exports_are_the_crates() {
     let direct: bothways_ticker_async::Config = asynch;
     same_type(&asynch, &direct);
 }
+
+#[test]
+fn pause_re_exports_are_the_crates() {
+    let threads = bothways::pause_threads::Error::Stopped;
+    assert!(matches!(threads, bothways_pause_threads::Error::Stopped));
+    let asynch = bothways::pause_async::Error::Stopped;
+    assert!(matches!(asynch, bothways_pause_async::Error::Stopped));
+}

@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod check;
+pub mod pause;
 pub mod recorder;
 pub mod resources;
 pub mod server;
