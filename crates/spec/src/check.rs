@@ -183,6 +183,38 @@ pub fn assert_passes<T: ?Sized>(name: &str, check: fn(&T) -> CheckResult, imp: &
     }
 }
 
+/// The body of a test stamped by [`broken_tests!`](crate::broken_tests): runs `check` against
+/// an implementation with a deliberate `flaw`, and panics unless the check fails — and fails
+/// for that flaw, its expectation containing `expected`, not for some other reason.
+pub fn assert_fails<T: ?Sized>(
+    flaw: &dyn fmt::Debug,
+    name: &str,
+    check: fn(&T) -> CheckResult,
+    imp: &T,
+    expected: &str,
+) {
+    match run_check(check, imp) {
+        Ok(figures) => panic!("{name} passed against {flaw:?}: {figures:?}"),
+        Err(failure) => {
+            println!("{flaw:?} fails {name}: {failure}");
+            assert!(
+                failure.expected.contains(expected),
+                "{flaw:?} should fail {name} expecting {expected:?}; it failed with: {failure}",
+            );
+        }
+    }
+}
+
+/// Panics unless every one of a pattern's checks (`all`) is among those `shown` to fail: a new
+/// check with no broken implementation has not been seen to fail yet.
+pub fn assert_every_check_shown(shown: &[&str], all: &[&str]) {
+    let missing: Vec<&&str> = all.iter().filter(|name| !shown.contains(name)).collect();
+    assert!(
+        missing.is_empty(),
+        "no broken variant shows these checks failing: {missing:?}"
+    );
+}
+
 /// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
 pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

@@ -92,3 +92,70 @@ macro_rules! __stamp {
         )+
     };
 }
+
+/// Stamps the tests that show a pattern's checks can fail: one `#[test]` per line
+/// `name: Variant => check, "part of the expected text";`, each running `check` against the
+/// implementation `build(Flaws::Variant)` and passing only if the check fails *for that flaw*
+/// (its expectation contains the text), plus `every_check_is_shown_to_fail`, which fails while
+/// any of the pattern's checks has no such line.
+///
+/// ```
+/// # mod demo {
+/// # use std::net::{SocketAddr, TcpListener};
+/// # use std::time::Duration;
+/// # use bothways_spec::{recorder::Recorder, timeout::{Error, TimeoutSpec}};
+/// #[derive(Debug, Clone, Copy)]
+/// enum Flaw { OffByOne }
+/// struct Imp(Flaw);
+/// impl TimeoutSpec for Imp {
+///     fn instant(&self, n: u32, _: Duration) -> Result<u64, Error> {
+///         Ok((1..=u64::from(n)).sum()) // one too many, each time
+///     }
+/// #   fn steps(&self, _: u32, _: Duration, _: &Recorder, _: Duration) -> Result<u32, Error> { Ok(0) }
+/// #   fn fetch_line(&self, _: SocketAddr, _: Duration, _: usize) -> Result<Vec<u8>, Error> { Ok(vec![]) }
+/// #   fn accept(&self, _: &TcpListener, _: Duration) -> Result<SocketAddr, Error> { Err(Error::Elapsed) }
+/// #   fn panics(&self, _: &'static str, _: Duration) -> Result<(), Error> { Ok(()) }
+/// }
+/// bothways_spec::broken_tests! {
+///     pattern: timeout, flaws: Flaw, build: |flaw| Imp(flaw);
+///     off_by_one_fails_fast_operation_returns_its_value:
+///         OffByOne => fast_operation_returns_its_value, "the sum of 0..";
+/// }
+/// # }
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! broken_tests {
+    (
+        pattern: $pattern:ident, flaws: $flaws:ident, build: $build:expr;
+        $($(#[$attr:meta])* $test:ident: $flaw:ident => $check:ident, $expected:literal;)+
+    ) => {
+        $(
+            #[test]
+            $(#[$attr])*
+            fn $test() {
+                // Taken first, as a stamped test does, and released last: the implementation
+                // is built and dropped while the process lock is held.
+                let _process = $crate::check::guard(
+                    $crate::$pattern::PROCESS_WIDE.contains(&stringify!($check)),
+                );
+                let imp = ($build)($flaws::$flaw);
+                $crate::check::assert_fails(
+                    &$flaws::$flaw,
+                    stringify!($check),
+                    $crate::$pattern::$check,
+                    &imp,
+                    $expected,
+                );
+            }
+        )+
+
+        #[test]
+        fn every_check_is_shown_to_fail() {
+            $crate::check::assert_every_check_shown(
+                &[$(stringify!($check)),+],
+                $crate::$pattern::CHECK_NAMES,
+            );
+        }
+    };
+}

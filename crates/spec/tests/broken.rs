@@ -16,9 +16,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use bothways_spec::check::{Check, guard, panic_text, run_check};
+use bothways_spec::check::panic_text;
 use bothways_spec::recorder::Recorder;
-use bothways_spec::timeout::{self, Error, TimeoutSpec};
+use bothways_spec::timeout::{Error, TimeoutSpec};
 use bothways_wire::Error as WireError;
 
 /// How many bounded operations may run at once; a call waits for a free slot until its deadline.
@@ -519,51 +519,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs `check` against the variant with `flaw` and panics unless it fails, and fails saying it
-/// expected something containing `expected` — so it fails for the flaw, not for some other reason.
-fn assert_fails(flaw: Flaw, check: Check<Imp>, expected: &str) {
-    // Before building the implementation, as a stamped test does: the leak check counts the
-    // whole process's threads and files, so it must not overlap with any other test.
-    let _process = guard(timeout::PROCESS_WIDE.contains(&check.name));
-    let imp = Imp::new(Some(flaw));
-    let result = run_check(check.run, &imp);
-    // Cleaned up while the process lock is still held.
-    drop(imp);
-    match result {
-        Ok(figures) => panic!("{} passed against {flaw:?}: {figures:?}", check.name),
-        Err(failure) => {
-            println!("{flaw:?} fails {}: {failure}", check.name);
-            assert!(
-                failure.expected.contains(expected),
-                "{flaw:?} should fail {} expecting {expected:?}; it failed with: {failure}",
-                check.name,
-            );
-        }
-    }
-}
-
-/// Stamps one `#[test]` per line `test: Flaw => check, "part of the expected text";` (attributes
-/// such as `#[ignore]` go before the test's name), and lists the checks shown to fail for
-/// `every_check_is_shown_to_fail`.
-macro_rules! broken {
-    ($($(#[$attr:meta])* $test:ident: $flaw:ident => $check:ident, $expected:literal;)+) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $test() {
-                assert_fails(
-                    Flaw::$flaw,
-                    Check { name: stringify!($check), run: timeout::$check::<Imp> },
-                    $expected,
-                );
-            }
-        )+
-
-        const SHOWN_TO_FAIL: &[&str] = &[$(stringify!($check)),+];
-    };
-}
-
-broken! {
+bothways_spec::broken_tests! {
+    pattern: timeout, flaws: Flaw, build: |flaw| Imp::new(Some(flaw));
     off_by_one_fails_fast_operation_returns_its_value:
         OffByOne => fast_operation_returns_its_value, "the sum of 0..";
     elapses_early_fails_slow_operation_elapses_within_bound:
@@ -610,19 +567,6 @@ broken! {
         EofIsMessage => eof_before_newline_is_a_typed_error, "Closed { received: 7 }";
     connect_error_is_elapsed_fails_refused_connection_is_a_typed_error:
         ConnectErrorIsElapsed => refused_connection_is_a_typed_error, "ConnectionRefused";
-}
-
-/// A new check with no broken variant here has not been seen to fail yet.
-#[test]
-fn every_check_is_shown_to_fail() {
-    let missing: Vec<_> = timeout::CHECK_NAMES
-        .iter()
-        .filter(|name| !SHOWN_TO_FAIL.contains(name))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "no broken variant shows these checks failing: {missing:?}"
-    );
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each

@@ -13,8 +13,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use bothways_spec::check::{Check, guard, panic_text, run_check};
-use bothways_spec::pause::{self, Error, Item, Log, PANIC_MESSAGE, PauseSpec, PauseWorker};
+use bothways_spec::check::panic_text;
+use bothways_spec::pause::{Error, Item, Log, PANIC_MESSAGE, PauseSpec, PauseWorker};
 
 /// How often the idle worker looks for a pause request.
 const POLL: Duration = Duration::from_millis(1);
@@ -324,46 +324,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Runs `check` against the variant with `flaw` and panics unless it fails, and fails saying it
-/// expected something containing `expected` — so it fails for the flaw, not for some other reason.
-fn assert_fails(flaw: Flaw, check: Check<Imp>, expected: &str) {
-    let _process = guard(pause::PROCESS_WIDE.contains(&check.name));
-    let imp = Imp::new(Some(flaw));
-    let result = run_check(check.run, &imp);
-    match result {
-        Ok(figures) => panic!("{} passed against {flaw:?}: {figures:?}", check.name),
-        Err(failure) => {
-            println!("{flaw:?} fails {}: {failure}", check.name);
-            assert!(
-                failure.expected.contains(expected),
-                "{flaw:?} should fail {} expecting {expected:?}; it failed with: {failure}",
-                check.name,
-            );
-        }
-    }
-}
-
-/// Stamps one `#[test]` per line `test: Flaw => check, "part of the expected text";`, and lists
-/// the checks shown to fail for `every_check_is_shown_to_fail`.
-macro_rules! broken {
-    ($($(#[$attr:meta])* $test:ident: $flaw:ident => $check:ident, $expected:literal;)+) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $test() {
-                assert_fails(
-                    Flaw::$flaw,
-                    Check { name: stringify!($check), run: pause::$check::<Imp> },
-                    $expected,
-                );
-            }
-        )+
-
-        const SHOWN_TO_FAIL: &[&str] = &[$(stringify!($check)),+];
-    };
-}
-
-broken! {
+bothways_spec::broken_tests! {
+    pattern: pause, flaws: Flaw, build: |flaw| Imp::new(Some(flaw));
     park_times_out_fails_no_progress_while_paused:
         ParkTimesOut => no_progress_while_paused, "no side effect inside any of the 20 pause windows";
     no_ack_fails_long_item_is_waited_out:
@@ -388,19 +350,6 @@ broken! {
         PanicIsStopped => worker_panic_is_typed_error, "Panicked";
     stop_hangs_fails_pause_after_stop_is_typed_error:
         StopHangs => pause_after_stop_is_typed_error, "to answer within";
-}
-
-/// A new check with no broken variant here has not been seen to fail yet.
-#[test]
-fn every_check_is_shown_to_fail() {
-    let missing: Vec<_> = pause::CHECK_NAMES
-        .iter()
-        .filter(|name| !SHOWN_TO_FAIL.contains(name))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "no broken variant shows these checks failing: {missing:?}"
-    );
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each

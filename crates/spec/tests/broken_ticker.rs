@@ -15,9 +15,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use bothways_spec::check::{Check, guard, run_check};
 use bothways_spec::ticker::{
-    self, Config, Error, Event, Feed as SpecFeed, Next, Running, Summary, TickerSpec,
+    Config, Error, Event, Feed as SpecFeed, Next, Running, Summary, TickerSpec,
 };
 use bothways_wire::{Error as WireError, FrameDecoder};
 
@@ -315,43 +314,8 @@ impl Drop for Feed {
     }
 }
 
-fn assert_fails(flaw: Flaw, check: Check<Imp>, expected: &str) {
-    let _process = guard(ticker::PROCESS_WIDE.contains(&check.name));
-    let imp = Imp { flaw: Some(flaw) };
-    let result = run_check(check.run, &imp);
-    match result {
-        Ok(figures) => panic!("{} passed against {flaw:?}: {figures:?}", check.name),
-        Err(failure) => {
-            println!("{flaw:?} fails {}: {failure}", check.name);
-            assert!(
-                failure.expected.contains(expected),
-                "{flaw:?} should fail {} expecting {expected:?}; it failed with: {failure}",
-                check.name,
-            );
-        }
-    }
-}
-
-/// Stamps one `#[test]` per line `test: Flaw => check, "part of the expected text";`, and
-/// lists the checks shown to fail for `every_check_is_shown_to_fail`.
-macro_rules! broken {
-    ($($test:ident: $flaw:ident => $check:ident, $expected:literal;)+) => {
-        $(
-            #[test]
-            fn $test() {
-                assert_fails(
-                    Flaw::$flaw,
-                    Check { name: stringify!($check), run: ticker::$check::<Imp> },
-                    $expected,
-                );
-            }
-        )+
-
-        const SHOWN_TO_FAIL: &[&str] = &[$(stringify!($check)),+];
-    };
-}
-
-broken! {
+bothways_spec::broken_tests! {
+    pattern: ticker, flaws: Flaw, build: |flaw| Imp { flaw: Some(flaw) };
     fresh_decoder_per_read_fails_batches_concatenate_to_input:
         FreshDecoderPerRead => batches_concatenate_to_input, "100000 events, in order";
     no_final_flush_fails_batches_concatenate_to_input:
@@ -380,19 +344,6 @@ broken! {
         ErrorDropsBatch => peer_reset_is_an_error_and_nothing_is_lost, "the 5 events read before the reset";
     reset_is_clean_fails_peer_reset_is_an_error_and_nothing_is_lost:
         ResetIsClean => peer_reset_is_an_error_and_nothing_is_lost, "ConnectionReset";
-}
-
-/// A new check with no broken variant here has not been seen to fail yet.
-#[test]
-fn every_check_is_shown_to_fail() {
-    let missing: Vec<_> = ticker::CHECK_NAMES
-        .iter()
-        .filter(|name| !SHOWN_TO_FAIL.contains(name))
-        .collect();
-    assert!(
-        missing.is_empty(),
-        "no broken variant shows these checks failing: {missing:?}"
-    );
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
