@@ -47,3 +47,11 @@ pub use bothways_pause_async as pause_async;
 /// The pause pattern with OS threads: [`bothways_pause_threads`].
 #[cfg(feature = "threads")]
 pub use bothways_pause_threads as pause_threads;
+
+/// The actor pattern in async Rust: [`bothways_actor_async`].
+#[cfg(feature = "async")]
+pub use bothways_actor_async as actor_async;
+
+/// The actor pattern with OS threads: [`bothways_actor_threads`].
+#[cfg(feature = "threads")]
+pub use bothways_actor_threads as actor_threads;

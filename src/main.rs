@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
-use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, pause, ticker, timeout};
+use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, actor, pause, ticker, timeout};
 
 mod table;
 
@@ -29,6 +29,7 @@ const PATTERNS: &[(&str, Rows)] = &[
     ("timeout", timeout_rows),
     ("ticker", ticker_rows),
     ("pause", pause_rows),
+    ("actor", actor_rows),
 ];
 
 fn main() -> ExitCode {
@@ -134,6 +135,26 @@ fn pause_rows() -> Vec<Row> {
         },
         Style {
             checks: pause::checks,
+            build: Async::new,
+        },
+    )
+}
+
+fn actor_rows() -> Vec<Row> {
+    use bothways_actor_async::conformance::Conformance as Async;
+    use bothways_actor_threads::conformance::Conformance as Threads;
+    pattern_rows(
+        Pattern {
+            name: "actor",
+            names: actor::CHECK_NAMES,
+            process_wide: actor::PROCESS_WIDE,
+        },
+        Style {
+            checks: actor::checks,
+            build: |()| Threads::new(),
+        },
+        Style {
+            checks: actor::checks,
             build: Async::new,
         },
     )

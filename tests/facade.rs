@@ -58,3 +58,14 @@ fn pause_re_exports_are_the_crates() {
     let asynch = bothways::pause_async::Error::Stopped;
     assert!(matches!(asynch, bothways_pause_async::Error::Stopped));
 }
+
+#[test]
+fn actor_re_exports_are_the_crates() {
+    let threads = bothways::actor_threads::RestartPolicy::Never;
+    assert!(matches!(
+        threads,
+        bothways_actor_threads::RestartPolicy::Never
+    ));
+    let asynch = bothways::actor_async::RestartPolicy::Never;
+    assert!(matches!(asynch, bothways_actor_async::RestartPolicy::Never));
+}

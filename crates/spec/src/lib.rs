@@ -20,6 +20,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod actor;
 pub mod check;
 pub mod pause;
 pub mod recorder;

@@ -1,0 +1,246 @@
+//! Spawning an actor as a task of its own, and the loop that task runs: one message at a
+//! time, panics caught, restarts counted against the policy, the supervisor told at the end.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::Instant;
+
+use async_channel::Sender;
+use futures::FutureExt;
+use tokio::runtime::Handle;
+use tokio::sync::{Notify, mpsc};
+
+use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
+use crate::error::panic_text;
+use crate::metrics::Counters;
+use crate::{Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Spawns an actor whose state `factory` builds — at the start, and again after each panic the
+/// restart policy allows — as a task of its own on the current tokio runtime.
+///
+/// ```
+/// use std::time::Duration;
+/// use bothways_actor_async::{Actor, Config, Context, spawn};
+///
+/// #[derive(Default)]
+/// struct Counter { total: u64 }
+/// impl Actor for Counter {
+///     type Msg = u64;
+///     type Reply = u64;
+///     async fn handle(&mut self, n: u64, _: &Context<Self>) -> u64 { self.total += n; self.total }
+/// }
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let counter = spawn(Counter::default, Config::default())?;
+/// counter.tell(40).await?;
+/// assert_eq!(counter.ask(2, Duration::from_secs(5)).await?, 42);
+/// # Ok::<(), bothways_actor_async::Error>(())
+/// # })?;
+/// # Ok::<(), bothways_actor_async::Error>(())
+/// ```
+pub fn spawn<A, F>(factory: F, config: Config) -> Result<ActorRef<A>, Error>
+where
+    A: Actor,
+    F: FnMut() -> A + Send + 'static,
+{
+    config.validate()?;
+    // Async: the task needs a runtime to run on; outside one this is a typed error, where
+    // `tokio::spawn` would panic.
+    let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let (mailbox, inbox) = mpsc::channel(config.capacity);
+    let shared = Arc::new(Shared {
+        id,
+        capacity: config.capacity,
+        state: AtomicU8::new(RUNNING),
+        counters: Counters::default(),
+        wake: Notify::new(),
+    });
+    let inner = Arc::new(Inner {
+        mailbox,
+        shared: Arc::clone(&shared),
+    });
+    let ctx = Context {
+        me: Arc::downgrade(&inner),
+        shared,
+    };
+    let Config {
+        restart,
+        supervisor,
+        ..
+    } = config;
+    runtime.spawn(CURRENT.scope(id, run(factory, inbox, ctx, restart, supervisor)));
+    Ok(ActorRef { inner })
+}
+
+async fn run<A, F>(
+    mut factory: F,
+    mut inbox: mpsc::Receiver<Envelope<A>>,
+    ctx: Context<A>,
+    restart: RestartPolicy,
+    supervisor: Option<Sender<ActorExit>>,
+) where
+    A: Actor,
+    F: FnMut() -> A,
+{
+    let shared = Arc::clone(&ctx.shared);
+    let mut restarts = Restarts::new(restart);
+    let mut actor = build(&mut factory);
+    let reason = loop {
+        let current = match &mut actor {
+            Ok(current) => current,
+            Err(message) => {
+                break ExitReason::GaveUp {
+                    restarts: restarts.count(),
+                    message: message.clone(),
+                };
+            }
+        };
+        let envelope = match shared.state() {
+            KILLED => break ExitReason::Killed,
+            // Stopping: take what is already queued, without waiting for more.
+            STOPPING => match inbox.try_recv() {
+                Ok(envelope) => envelope,
+                Err(_) => break ExitReason::Stopped,
+            },
+            _ => tokio::select! {
+                recv = inbox.recv() => match recv {
+                    Some(envelope) => envelope,
+                    // Every ActorRef is gone: nobody can send again.
+                    None => break ExitReason::Stopped,
+                },
+                // A stop or kill: look at the state again.
+                () = shared.wake.notified() => continue,
+            },
+        };
+        if let Err(message) = handle(current, envelope, &ctx).await {
+            if restarts.allow() {
+                Counters::bump(&shared.counters.restarts);
+                actor = build(&mut factory);
+            } else {
+                break ExitReason::GaveUp {
+                    restarts: restarts.count(),
+                    message,
+                };
+            }
+        }
+    };
+    shared.state.store(DEAD, Ordering::Release);
+    // Async: closing the receiver fails every later send and wakes senders waiting for room.
+    inbox.close();
+    // Whatever is still queued is dropped, and with it each asker's reply channel, which
+    // answers the asker `Stopped`.
+    while let Ok(envelope) = inbox.try_recv() {
+        Counters::bump(&shared.counters.dropped);
+        drop(envelope);
+    }
+    if let (Ok(actor), ExitReason::Stopped | ExitReason::Killed) = (&mut actor, &reason) {
+        // A panicking stop hook must not take the supervisor's report with it.
+        let _ = AssertUnwindSafe(actor.stopped()).catch_unwind().await;
+    }
+    if let Some(supervisor) = supervisor {
+        let exit = ActorExit {
+            id: shared.id,
+            reason,
+            metrics: shared.counters.snapshot(inbox.len()),
+        };
+        let _ = supervisor.try_send(exit);
+    }
+}
+
+/// Builds fresh state; a panicking factory counts as a panic the actor cannot recover from.
+fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(factory)).map_err(|p| panic_text(&*p))
+}
+
+/// Runs the handler on one message and answers an asker; `Err` with the panic's message if it
+/// panicked.
+async fn handle<A: Actor>(
+    actor: &mut A,
+    envelope: Envelope<A>,
+    ctx: &Context<A>,
+) -> Result<(), String> {
+    let counters = &ctx.shared.counters;
+    let (msg, reply) = match envelope {
+        Envelope::Tell(msg) => (msg, None),
+        Envelope::Ask(msg, reply) => (msg, Some(reply)),
+    };
+    let start = Instant::now();
+    // Async: a panic while the handler's future is polled unwinds out of `poll`;
+    // `catch_unwind` on the future stops it there, as `catch_unwind` on the call does in the
+    // threads crate.
+    let result = AssertUnwindSafe(actor.handle(msg, ctx))
+        .catch_unwind()
+        .await;
+    counters.add_time(start.elapsed());
+    match result {
+        Ok(answer) => {
+            // Counted before the reply goes, so an asker who reads the metrics sees it.
+            Counters::bump(&counters.handled);
+            if let Some(reply) = reply {
+                let _ = reply.send(Ok(answer));
+            }
+            Ok(())
+        }
+        Err(payload) => {
+            Counters::bump(&counters.panicked);
+            let message = panic_text(&*payload);
+            if let Some(reply) = reply {
+                let _ = reply.send(Err(Error::Panicked {
+                    id: ctx.shared.id,
+                    message: message.clone(),
+                }));
+            }
+            Err(message)
+        }
+    }
+}
+
+/// The restarts within the policy's window.
+#[derive(Debug)]
+struct Restarts {
+    policy: RestartPolicy,
+    at: VecDeque<Instant>,
+}
+
+impl Restarts {
+    fn new(policy: RestartPolicy) -> Self {
+        Restarts {
+            policy,
+            at: VecDeque::new(),
+        }
+    }
+
+    /// Whether one more restart is allowed now; if so, it is counted.
+    fn allow(&mut self) -> bool {
+        let RestartPolicy::OnPanic {
+            max_restarts,
+            within,
+        } = self.policy
+        else {
+            return false;
+        };
+        let now = Instant::now();
+        while self
+            .at
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) > within)
+        {
+            self.at.pop_front();
+        }
+        if self.at.len() < max_restarts as usize {
+            self.at.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn count(&self) -> u32 {
+        u32::try_from(self.at.len()).unwrap_or(u32::MAX)
+    }
+}

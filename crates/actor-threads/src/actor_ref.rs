@@ -1,0 +1,237 @@
+//! The handle to a running actor: tell, try_tell, ask, stop, kill and metrics.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
+
+use crate::metrics::Counters;
+use crate::{Actor, Error, Metrics};
+
+pub(crate) const RUNNING: u8 = 0;
+pub(crate) const STOPPING: u8 = 1;
+pub(crate) const KILLED: u8 = 2;
+pub(crate) const DEAD: u8 = 3;
+
+thread_local! {
+    // Threads: the id of the actor this thread runs (0 for none), so that an ask of itself is
+    // refused instead of waiting for ever on its own mailbox.
+    pub(crate) static CURRENT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// One message in a mailbox: a tell, or an ask with the one-shot channel for its reply.
+pub(crate) enum Envelope<A: Actor> {
+    Tell(A::Msg),
+    Ask(A::Msg, Sender<Result<A::Reply, Error>>),
+}
+
+/// What the actor and every reference share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) id: u64,
+    pub(crate) capacity: usize,
+    pub(crate) state: AtomicU8,
+    pub(crate) counters: Counters,
+    // Wakes an idle actor for a stop or kill; capacity 1, and a full channel means a wake-up is
+    // already on its way.
+    pub(crate) wake: Sender<()>,
+}
+
+impl Shared {
+    pub(crate) fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn stop(&self) {
+        let _ = self
+            .state
+            .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.wake.try_send(());
+    }
+
+    fn kill(&self) {
+        // fetch_max: RUNNING and STOPPING become KILLED; DEAD stays DEAD.
+        self.state.fetch_max(KILLED, Ordering::AcqRel);
+        let _ = self.wake.try_send(());
+    }
+}
+
+pub(crate) struct Inner<A: Actor> {
+    pub(crate) mailbox: Sender<Envelope<A>>,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// A reference to a running actor: cheap to clone, and `Send + Sync`. When the last one is
+/// dropped, the actor drains its mailbox and stops.
+///
+/// ```
+/// use std::time::Duration;
+/// use bothways_actor_threads::{Actor, Config, Context, spawn};
+///
+/// struct Upper;
+/// impl Actor for Upper {
+///     type Msg = String;
+///     type Reply = String;
+///     fn handle(&mut self, s: String, _: &Context<Self>) -> String { s.to_uppercase() }
+/// }
+///
+/// let upper = spawn(|| Upper, Config::default())?;
+/// let other = upper.clone();
+/// std::thread::spawn(move || other.tell("from another thread".into())).join().unwrap()?;
+/// assert_eq!(upper.ask("hi".into(), Duration::from_secs(5))?, "HI");
+/// upper.stop();
+/// # Ok::<(), bothways_actor_threads::Error>(())
+/// ```
+pub struct ActorRef<A: Actor> {
+    pub(crate) inner: Arc<Inner<A>>,
+}
+
+impl<A: Actor> ActorRef<A> {
+    /// The actor's id, unique in the process.
+    pub fn id(&self) -> u64 {
+        self.inner.shared.id
+    }
+
+    /// Sends `msg`, waiting while the mailbox is full: a full mailbox slows the sender down
+    /// instead of growing. From inside the actor itself a full mailbox is `Full` instead,
+    /// since waiting would be for ever.
+    pub fn tell(&self, msg: A::Msg) -> Result<(), Error> {
+        if CURRENT.get() == self.id() {
+            return self.try_tell(msg);
+        }
+        self.send(Envelope::Tell(msg), None)
+    }
+
+    /// Sends `msg` if the mailbox has room, or returns `Full` at once.
+    pub fn try_tell(&self, msg: A::Msg) -> Result<(), Error> {
+        let shared = &self.inner.shared;
+        self.open()?;
+        Counters::bump(&shared.counters.received);
+        match self.inner.mailbox.try_send(Envelope::Tell(msg)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                shared.counters.received.fetch_sub(1, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => Error::Full {
+                        id: shared.id,
+                        capacity: shared.capacity,
+                    },
+                    TrySendError::Disconnected(_) => self.stopped(),
+                })
+            }
+        }
+    }
+
+    /// Sends `msg` and waits for the reply through a one-shot channel, at most `limit` in all
+    /// (waiting for room in the mailbox included). `Duration::MAX` means no limit.
+    pub fn ask(&self, msg: A::Msg, limit: Duration) -> Result<A::Reply, Error> {
+        if CURRENT.get() == self.id() {
+            return Err(Error::AskSelf { id: self.id() });
+        }
+        let deadline = Instant::now().checked_add(limit);
+        let (reply, answer) = bounded(1);
+        self.send(Envelope::Ask(msg, reply), deadline)
+            .map_err(|e| match e {
+                Error::Timeout { .. } => self.timeout(limit),
+                other => other,
+            })?;
+        let got = match deadline {
+            Some(deadline) => answer.recv_deadline(deadline),
+            None => answer.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match got {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(self.timeout(limit)),
+            // The envelope was dropped unanswered: the actor was killed or gave up.
+            Err(RecvTimeoutError::Disconnected) => Err(self.stopped()),
+        }
+    }
+
+    /// Stops the actor: it takes no new messages, handles those already in its mailbox, runs
+    /// its stop hook and ends. Returns at once.
+    pub fn stop(&self) {
+        self.inner.shared.stop();
+    }
+
+    /// Kills the actor: once the message in hand (if any) is handled, what is pending is
+    /// dropped — its askers answered `Stopped` — the stop hook runs and it ends. Returns at once.
+    pub fn kill(&self) {
+        self.inner.shared.kill();
+    }
+
+    /// The actor's metrics now.
+    pub fn metrics(&self) -> Metrics {
+        self.inner
+            .shared
+            .counters
+            .snapshot(self.inner.mailbox.len())
+    }
+
+    fn send(&self, envelope: Envelope<A>, deadline: Option<Instant>) -> Result<(), Error> {
+        let shared = &self.inner.shared;
+        self.open()?;
+        // Counted before the send, so that the actor can never have handled more than was
+        // received; taken back if the send fails.
+        Counters::bump(&shared.counters.received);
+        let sent = match deadline {
+            Some(deadline) => self.inner.mailbox.send_deadline(envelope, deadline),
+            None => self
+                .inner
+                .mailbox
+                .send(envelope)
+                .map_err(|e| SendTimeoutError::Disconnected(e.0)),
+        };
+        sent.map_err(|e| {
+            shared.counters.received.fetch_sub(1, Ordering::Relaxed);
+            match e {
+                SendTimeoutError::Timeout(_) => self.timeout(Duration::ZERO),
+                SendTimeoutError::Disconnected(_) => self.stopped(),
+            }
+        })
+    }
+
+    fn open(&self) -> Result<(), Error> {
+        if self.inner.shared.state() == RUNNING {
+            Ok(())
+        } else {
+            Err(self.stopped())
+        }
+    }
+
+    fn stopped(&self) -> Error {
+        Error::Stopped { id: self.id() }
+    }
+
+    fn timeout(&self, after: Duration) -> Error {
+        Error::Timeout {
+            id: self.id(),
+            after,
+        }
+    }
+}
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        ActorRef {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("id", &self.id())
+            .field("metrics", &self.metrics())
+            .finish()
+    }
+}
+
+impl<A: Actor> fmt::Display for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "actor {}: {}", self.id(), self.metrics())
+    }
+}

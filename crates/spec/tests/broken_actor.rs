@@ -1,0 +1,361 @@
+//! Deliberately broken implementations of the actor contract, one flaw each, showing that every
+//! check in `bothways_spec::actor` can fail — a check is trusted only once it has been seen to.
+//!
+//! The spec crate must not depend on a real implementation, so the baseline is written here with
+//! std alone: one thread per actor, a `sync_channel` mailbox (a stop or kill nudges it with an empty
+//! envelope), and atomics for the metrics. Module `baseline` runs the whole suite
+//! against it, so when a variant fails a check, the one change that variant makes is to blame.
+
+use std::cell::Cell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bothways_spec::actor::{
+    ActorSpec, Config, Error, Exit, Metrics, Msg, Probe, ProbeRef, Reply, Restart, Tally,
+};
+
+/// The one thing a broken variant gets wrong, and the check that catches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flaw {
+    /// Takes whatever has queued up and handles it newest first: `fifo_per_sender`.
+    LifoMailbox,
+    /// An unbounded mailbox: `tell_waits_while_the_mailbox_is_full`,
+    /// `try_tell_on_a_full_mailbox_is_full`.
+    Unbounded,
+    /// Waits for the reply however long it takes: `ask_times_out_and_the_actor_goes_on`.
+    IgnoresLimit,
+    /// Does not know which actor its thread runs: `ask_of_self_is_an_error_not_a_deadlock`.
+    NoSelfCheck,
+    /// Stops like a kill, dropping what is queued:
+    /// `stop_drains_the_mailbox_then_runs_the_stop_hook`.
+    StopDropsPending,
+    /// Kills like a stop, handling what is queued: `kill_drops_pending_and_answers_askers_stopped`.
+    KillDrains,
+    /// Goes on after a panic with the state the panic left: `panic_is_isolated_and_restart_builds_fresh_state`.
+    RestartKeepsState,
+    /// Restarts for ever: `restart_limit_stops_for_good_and_is_reported`.
+    NoRestartLimit,
+    /// Counts a message as received only when it is handled:
+    /// `metrics_count_exactly_what_was_sent_and_handled`.
+    ReceivedAtHandle,
+    /// Leaves each actor's thread lingering for seconds after it reports its exit:
+    /// `many_actors_spawn_and_stop_without_leaking_threads`.
+    ThreadLingers,
+}
+
+const RUNNING: u8 = 0;
+const STOPPING: u8 = 1;
+const KILLED: u8 = 2;
+const DEAD: u8 = 3;
+
+thread_local! {
+    static CURRENT: Cell<u64> = const { Cell::new(0) };
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+// A message and the asker's reply channel; no message is a nudge to look at the state.
+type Envelope = (Option<Msg>, Option<SyncSender<Result<Reply, Error>>>);
+
+#[derive(Debug, Clone)]
+enum Mailbox {
+    Bounded(SyncSender<Envelope>),
+    Unbounded(Sender<Envelope>),
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    id: u64,
+    state: AtomicU8,
+    received: AtomicU64,
+    handled: AtomicU64,
+    nanos: AtomicU64,
+    depth: AtomicI64,
+}
+
+/// The baseline (`flaw: None`) or one broken variant of it.
+#[derive(Debug)]
+struct Imp {
+    flaw: Option<Flaw>,
+}
+
+#[derive(Debug, Clone)]
+struct Ref {
+    flaw: Option<Flaw>,
+    shared: Arc<Shared>,
+    mailbox: Mailbox,
+    exits: Arc<Mutex<Receiver<Exit>>>,
+}
+
+impl Ref {
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+
+    /// Wakes an idle actor to look at its state; a full mailbox means it is not idle.
+    fn nudge(&self) {
+        let _ = match &self.mailbox {
+            Mailbox::Bounded(tx) => tx.try_send((None, None)).is_ok(),
+            Mailbox::Unbounded(tx) => tx.send((None, None)).is_ok(),
+        };
+    }
+
+    fn sent(&self) {
+        if !self.has(Flaw::ReceivedAtHandle) {
+            self.shared.received.fetch_add(1, Ordering::SeqCst);
+        }
+        self.shared.depth.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn send(&self, envelope: Envelope) -> Result<(), Error> {
+        if self.shared.state.load(Ordering::SeqCst) != RUNNING {
+            return Err(Error::Stopped);
+        }
+        let sent = match &self.mailbox {
+            Mailbox::Bounded(tx) => tx.send(envelope).is_ok(),
+            Mailbox::Unbounded(tx) => tx.send(envelope).is_ok(),
+        };
+        if sent {
+            self.sent();
+            Ok(())
+        } else {
+            Err(Error::Stopped)
+        }
+    }
+}
+
+impl ProbeRef for Ref {
+    fn tell(&self, msg: Msg) -> Result<(), Error> {
+        self.send((Some(msg), None))
+    }
+
+    fn try_tell(&self, msg: Msg) -> Result<(), Error> {
+        if self.shared.state.load(Ordering::SeqCst) != RUNNING {
+            return Err(Error::Stopped);
+        }
+        let sent = match &self.mailbox {
+            Mailbox::Bounded(tx) => tx.try_send((Some(msg), None)).map_err(|e| match e {
+                TrySendError::Full(_) => Error::Full,
+                TrySendError::Disconnected(_) => Error::Stopped,
+            }),
+            Mailbox::Unbounded(tx) => tx.send((Some(msg), None)).map_err(|_| Error::Stopped),
+        };
+        sent.map(|()| self.sent())
+    }
+
+    fn ask(&self, msg: Msg, limit: Duration) -> Result<Reply, Error> {
+        if !self.has(Flaw::NoSelfCheck) && CURRENT.get() == self.shared.id {
+            return Err(Error::AskSelf);
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send((Some(msg), Some(reply)))?;
+        let got = if self.has(Flaw::IgnoresLimit) {
+            answer.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            answer.recv_timeout(limit)
+        };
+        match got {
+            Ok(result) => result,
+            Err(RecvTimeoutError::Timeout) => Err(Error::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::Stopped),
+        }
+    }
+
+    fn stop(&self) {
+        let _ = self.shared.state.compare_exchange(
+            RUNNING,
+            STOPPING,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.nudge();
+    }
+
+    fn kill(&self) {
+        self.shared.state.fetch_max(KILLED, Ordering::SeqCst);
+        self.nudge();
+    }
+
+    fn metrics(&self) -> Metrics {
+        let s = &self.shared;
+        Metrics {
+            queue_depth: usize::try_from(s.depth.load(Ordering::SeqCst).max(0)).unwrap_or(0),
+            received: s.received.load(Ordering::SeqCst),
+            handled: s.handled.load(Ordering::SeqCst),
+            handler_time: Duration::from_nanos(s.nanos.load(Ordering::SeqCst)),
+        }
+    }
+
+    fn exit(&self, within: Duration) -> Option<Exit> {
+        let exits = self.exits.lock().unwrap_or_else(PoisonError::into_inner);
+        exits.recv_timeout(within).ok()
+    }
+}
+
+impl ActorSpec for Imp {
+    type Ref = Ref;
+
+    fn spawn(&self, config: Config, tally: &Arc<Tally>) -> Result<Ref, Error> {
+        let (mailbox, inbox) = if self.flaw == Some(Flaw::Unbounded) {
+            let (tx, rx) = mpsc::channel();
+            (Mailbox::Unbounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::sync_channel(config.capacity);
+            (Mailbox::Bounded(tx), rx)
+        };
+        let (exit_tx, exits) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            id: NEXT_ID.fetch_add(1, Ordering::SeqCst),
+            ..Shared::default()
+        });
+        let me = Ref {
+            flaw: self.flaw,
+            shared,
+            mailbox,
+            exits: Arc::new(Mutex::new(exits)),
+        };
+        let mut builder = thread::Builder::new();
+        if let Some(size) = config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        let actor = Actor {
+            me: me.clone(),
+            tally: Arc::clone(tally),
+            restart: config.restart,
+        };
+        builder
+            .spawn(move || actor.run(&inbox, &exit_tx))
+            .map_err(|e| Error::Other(e.to_string()))?;
+        Ok(me)
+    }
+}
+
+struct Actor {
+    me: Ref,
+    tally: Arc<Tally>,
+    restart: Restart,
+}
+
+impl Actor {
+    fn run(self, inbox: &Receiver<Envelope>, exits: &Sender<Exit>) {
+        let shared = Arc::clone(&self.me.shared);
+        CURRENT.set(shared.id);
+        let mut probe = Probe::build(&self.tally);
+        let mut restarts = 0;
+        let exit = 'run: loop {
+            let state = shared.state.load(Ordering::SeqCst);
+            let killed = state == KILLED && !self.me.has(Flaw::KillDrains);
+            if killed || (state == STOPPING && self.me.has(Flaw::StopDropsPending)) {
+                break if killed { Exit::Killed } else { Exit::Stopped };
+            }
+            let first = if state == RUNNING {
+                match inbox.recv() {
+                    Ok(envelope) => envelope,
+                    Err(_) => break Exit::Stopped,
+                }
+            } else {
+                match inbox.try_recv() {
+                    Ok(envelope) => envelope,
+                    Err(_) if state == KILLED => break Exit::Killed,
+                    Err(_) => break Exit::Stopped,
+                }
+            };
+            let mut batch = vec![first];
+            if self.me.has(Flaw::LifoMailbox) {
+                batch.extend(inbox.try_iter());
+                batch.reverse();
+            }
+            for (msg, reply) in batch {
+                let Some(msg) = msg else { continue };
+                shared.depth.fetch_sub(1, Ordering::SeqCst);
+                if self.me.has(Flaw::ReceivedAtHandle) {
+                    shared.received.fetch_add(1, Ordering::SeqCst);
+                }
+                let start = Instant::now();
+                let result = match msg {
+                    Msg::AskSelf => Ok(Reply::SelfAsk(
+                        self.me.ask(Msg::Log, Duration::from_secs(1)).map(drop),
+                    )),
+                    msg => catch_unwind(AssertUnwindSafe(|| probe.handle(msg))),
+                };
+                shared
+                    .nanos
+                    .fetch_add(start.elapsed().as_nanos() as u64, Ordering::SeqCst);
+                match result {
+                    Ok(answer) => {
+                        shared.handled.fetch_add(1, Ordering::SeqCst);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(answer));
+                        }
+                    }
+                    Err(payload) => {
+                        let message = bothways_spec::check::panic_text(&*payload);
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(Error::Panicked { message }));
+                        }
+                        let allowed = match self.restart {
+                            Restart::Never => false,
+                            Restart::OnPanic { max_restarts, .. } => {
+                                self.me.has(Flaw::NoRestartLimit) || restarts < max_restarts
+                            }
+                        };
+                        if !allowed {
+                            break 'run Exit::GaveUp { restarts };
+                        }
+                        restarts += 1;
+                        if !self.me.has(Flaw::RestartKeepsState) {
+                            probe = Probe::build(&self.tally);
+                        }
+                    }
+                }
+            }
+        };
+        shared.state.store(DEAD, Ordering::SeqCst);
+        while inbox.try_recv().is_ok() {}
+        if matches!(exit, Exit::Stopped | Exit::Killed) {
+            probe.stopped();
+        }
+        let _ = exits.send(exit);
+        if self.me.has(Flaw::ThreadLingers) {
+            thread::sleep(Duration::from_secs(15));
+        }
+    }
+}
+
+bothways_spec::broken_tests! {
+    pattern: actor, flaws: Flaw, build: |flaw| Imp { flaw: Some(flaw) };
+    lifo_mailbox_fails_fifo_per_sender:
+        LifoMailbox => fifo_per_sender, "'s record";
+    unbounded_fails_tell_waits_while_the_mailbox_is_full:
+        Unbounded => tell_waits_while_the_mailbox_is_full, "at most 4 tells through";
+    unbounded_fails_try_tell_on_a_full_mailbox_is_full:
+        Unbounded => try_tell_on_a_full_mailbox_is_full, "Err(Full)";
+    ignores_limit_fails_ask_times_out_and_the_actor_goes_on:
+        IgnoresLimit => ask_times_out_and_the_actor_goes_on, "Err(Timeout)";
+    no_self_check_fails_ask_of_self_is_an_error_not_a_deadlock:
+        NoSelfCheck => ask_of_self_is_an_error_not_a_deadlock, "SelfAsk(Err(AskSelf))";
+    stop_drops_pending_fails_stop_drains_the_mailbox_then_runs_the_stop_hook:
+        StopDropsPending => stop_drains_the_mailbox_then_runs_the_stop_hook, "all 20 queued records handled";
+    kill_drains_fails_kill_drops_pending_and_answers_askers_stopped:
+        KillDrains => kill_drops_pending_and_answers_askers_stopped, "Err(Stopped) for the waiting asker";
+    restart_keeps_state_fails_panic_is_isolated_and_restart_builds_fresh_state:
+        RestartKeepsState => panic_is_isolated_and_restart_builds_fresh_state, "a fresh log";
+    no_restart_limit_fails_restart_limit_stops_for_good_and_is_reported:
+        NoRestartLimit => restart_limit_stops_for_good_and_is_reported, "GaveUp { restarts: 2 }";
+    received_at_handle_fails_metrics_count_exactly_what_was_sent_and_handled:
+        ReceivedAtHandle => metrics_count_exactly_what_was_sent_and_handled, "received 101";
+    thread_lingers_fails_many_actors_spawn_and_stop_without_leaking_threads:
+        ThreadLingers => many_actors_spawn_and_stop_without_leaking_threads, "threads afterwards";
+}
+
+/// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
+/// variant's failure above comes from its one flaw.
+mod baseline {
+    bothways_spec::actor_suite!(threads: || Ok::<_, std::convert::Infallible>(
+        super::Imp { flaw: None }
+    ));
+}

@@ -1,0 +1,99 @@
+//! A three-stage actor pipeline in async Rust — parse → square → sum — printing each stage's
+//! mailbox metrics while it runs and at the end.
+//!
+//! Run with `cargo run --example actor_async`.
+
+use std::time::Duration;
+
+use bothways_actor_async::{Actor, ActorRef, Config, Context, Error, spawn};
+
+/// Stage A: parses a line into a number and hands it on.
+struct Parse {
+    next: ActorRef<Square>,
+}
+
+impl Actor for Parse {
+    type Msg = String;
+    type Reply = ();
+
+    async fn handle(&mut self, line: String, _: &Context<Self>) {
+        if let Ok(n) = line.trim().parse::<u64>() {
+            // Async: a full mailbox downstream suspends this task — backpressure up the chain.
+            let _ = self.next.tell(n).await;
+        }
+    }
+}
+
+/// Stage B: squares a number and hands it on.
+struct Square {
+    next: ActorRef<Sum>,
+}
+
+impl Actor for Square {
+    type Msg = u64;
+    type Reply = ();
+
+    async fn handle(&mut self, n: u64, _: &Context<Self>) {
+        let _ = self.next.tell(n * n).await;
+    }
+}
+
+/// Stage C: keeps a running total, and answers with it.
+#[derive(Default)]
+struct Sum {
+    total: u64,
+}
+
+impl Actor for Sum {
+    type Msg = u64;
+    type Reply = u64;
+
+    async fn handle(&mut self, n: u64, _: &Context<Self>) -> u64 {
+        self.total += n;
+        self.total
+    }
+
+    async fn stopped(&mut self) {
+        println!("C stopped with a total of {}", self.total);
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let (supervisor, exits) = async_channel::unbounded();
+    let config = Config {
+        capacity: 64,
+        supervisor: Some(supervisor),
+        ..Config::default()
+    };
+    let c = spawn(Sum::default, config.clone())?;
+    let b = {
+        let c = c.clone();
+        spawn(move || Square { next: c.clone() }, config.clone())?
+    };
+    let a = {
+        let b = b.clone();
+        spawn(move || Parse { next: b.clone() }, config)?
+    };
+
+    for i in 1..=100_000u64 {
+        a.tell(i.to_string()).await?;
+        if i == 50_000 {
+            println!("half way:\n  A {a}\n  B {b}\n  C {c}");
+        }
+    }
+    // Stop front to back: each stage drains its mailbox into the next before the next stops.
+    for (stop, id) in [
+        (Box::new(|| a.stop()) as Box<dyn Fn()>, a.id()),
+        (Box::new(|| b.stop()), b.id()),
+        (Box::new(|| c.stop()), c.id()),
+    ] {
+        stop();
+        match tokio::time::timeout(Duration::from_secs(10), exits.recv()).await {
+            Ok(Ok(exit)) => println!("actor {} ended: {:?}", exit.id, exit.reason),
+            _ => println!("actor {id} did not report within 10 s"),
+        }
+    }
+    println!("at the end:\n  A {a}\n  B {b}\n  C {c}");
+    Ok(())
+}
