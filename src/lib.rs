@@ -48,6 +48,14 @@ pub use bothways_pause_async as pause_async;
 #[cfg(feature = "threads")]
 pub use bothways_pause_threads as pause_threads;
 
+/// The journal pattern in async Rust: [`bothways_journal_async`].
+#[cfg(feature = "async")]
+pub use bothways_journal_async as journal_async;
+
+/// The journal pattern with OS threads: [`bothways_journal_threads`].
+#[cfg(feature = "threads")]
+pub use bothways_journal_threads as journal_threads;
+
 /// The actor pattern in async Rust: [`bothways_actor_async`].
 #[cfg(feature = "async")]
 pub use bothways_actor_async as actor_async;

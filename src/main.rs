@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
-use bothways_spec::{Check, CheckResult, Failure, Figure, Flavour, actor, pause, ticker, timeout};
+use bothways_spec::{
+    Check, CheckResult, Failure, Figure, Flavour, actor, journal, pause, ticker, timeout,
+};
 
 mod table;
 
@@ -29,6 +31,7 @@ const PATTERNS: &[(&str, Rows)] = &[
     ("timeout", timeout_rows),
     ("ticker", ticker_rows),
     ("pause", pause_rows),
+    ("journal", journal_rows),
     ("actor", actor_rows),
 ];
 
@@ -135,6 +138,26 @@ fn pause_rows() -> Vec<Row> {
         },
         Style {
             checks: pause::checks,
+            build: Async::new,
+        },
+    )
+}
+
+fn journal_rows() -> Vec<Row> {
+    use bothways_journal_async::conformance::Conformance as Async;
+    use bothways_journal_threads::conformance::Conformance as Threads;
+    pattern_rows(
+        Pattern {
+            name: "journal",
+            names: journal::CHECK_NAMES,
+            process_wide: journal::PROCESS_WIDE,
+        },
+        Style {
+            checks: journal::checks,
+            build: |()| Threads::new(),
+        },
+        Style {
+            checks: journal::checks,
             build: Async::new,
         },
     )

@@ -69,3 +69,14 @@ fn actor_re_exports_are_the_crates() {
     let asynch = bothways::actor_async::RestartPolicy::Never;
     assert!(matches!(asynch, bothways_actor_async::RestartPolicy::Never));
 }
+
+#[test]
+fn journal_re_exports_are_the_crates() {
+    let threads = bothways::journal_threads::Durability::Append;
+    assert!(matches!(
+        threads,
+        bothways_journal_threads::Durability::Append
+    ));
+    let asynch = bothways::journal_async::Durability::Append;
+    assert!(matches!(asynch, bothways_journal_async::Durability::Append));
+}

@@ -22,6 +22,7 @@
 
 pub mod actor;
 pub mod check;
+pub mod journal;
 pub mod pause;
 pub mod recorder;
 pub mod resources;

@@ -1,0 +1,48 @@
+//! How a journal is tuned: its durability policy, flush tick and queue bounds.
+
+use std::time::Duration;
+
+/// When appended events reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Written to the OS on each flush, never fsynced: survives a crash of the process, not of
+    /// the machine.
+    None,
+    /// Fsynced at each flush (the periodic tick, [`crate::Journal::flush`], close).
+    #[default]
+    Flush,
+    /// Fsynced before `append` returns. Appenders waiting at the same moment share one fsync
+    /// (group commit): the writer fsyncs once its input is empty.
+    Append,
+}
+
+/// A journal's settings.
+///
+/// ```
+/// use bothways_journal_async::{Durability, Options};
+/// let options = Options { durability: Durability::Append, ..Options::default() };
+/// assert_eq!(options.subscriber_queue, 4096);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// When events reach the disk.
+    pub durability: Durability,
+    /// How often buffered events are flushed.
+    pub flush_every: Duration,
+    /// How many live events a subscriber may have waiting before it is disconnected with
+    /// [`crate::Error::Lagged`]: what bounds a slow subscriber's memory.
+    pub subscriber_queue: usize,
+    /// How many appends may wait for the writer before `append` waits.
+    pub input_queue: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            durability: Durability::Flush,
+            flush_every: Duration::from_millis(10),
+            subscriber_queue: 4096,
+            input_queue: 4096,
+        }
+    }
+}

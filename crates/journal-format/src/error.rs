@@ -1,0 +1,73 @@
+//! The one error enum of this crate: what can be wrong with a journal file, and where.
+
+/// What can be wrong with a journal file, with the byte offset where it was found.
+///
+/// ```
+/// use bothways_journal_format::{Error, Reader};
+/// assert_eq!(Reader::new(b"BWJ").unwrap_err(), Error::TruncatedHeader { len: 3, need: 20 });
+/// assert_eq!(Reader::new(b"BWJ").unwrap_err().offset(), 0);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file is shorter than a header.
+    #[error("the file has {len} bytes, fewer than the {need}-byte header")]
+    TruncatedHeader {
+        /// The file's length.
+        len: u64,
+        /// The header's length.
+        need: u64,
+    },
+    /// The file does not start with the journal's magic bytes.
+    #[error("not a journal file: wrong magic bytes at offset 0")]
+    BadMagic,
+    /// The file was written by a newer major version of the format.
+    #[error("format version {found} at offset 8 is newer than the supported {supported}")]
+    NewerVersion {
+        /// The file's major version.
+        found: u16,
+        /// The newest major version this crate reads.
+        supported: u16,
+    },
+    /// A record's header or payload does not match its checksum.
+    #[error("checksum mismatch in the {part} of the record at offset {offset}")]
+    Checksum {
+        /// Where the record starts.
+        offset: u64,
+        /// `"header"` or `"payload"`.
+        part: &'static str,
+    },
+    /// A record's sequence number does not follow the previous one.
+    #[error("the record at offset {offset} has sequence {found}, expected {expected}")]
+    Sequence {
+        /// Where the record starts.
+        offset: u64,
+        /// The sequence number that should have come.
+        expected: u64,
+        /// The sequence number found.
+        found: u64,
+    },
+    /// A record announces (or a writer offers) a payload longer than the maximum.
+    #[error("a record of {len} bytes at offset {offset} is longer than the maximum of {max}")]
+    TooLarge {
+        /// Where the record starts (for a writer: where it would have gone, or 0).
+        offset: u64,
+        /// The announced or offered payload length.
+        len: u64,
+        /// The longest payload accepted.
+        max: u32,
+    },
+}
+
+impl Error {
+    /// The byte offset in the file where the problem was found.
+    pub fn offset(&self) -> u64 {
+        match self {
+            Error::TruncatedHeader { .. } | Error::BadMagic => 0,
+            Error::NewerVersion { .. } => 8,
+            Error::Checksum { offset, .. }
+            | Error::Sequence { offset, .. }
+            | Error::TooLarge { offset, .. } => *offset,
+        }
+    }
+}

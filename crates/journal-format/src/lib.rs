@@ -1,0 +1,44 @@
+//! The one on-disk format of the bothways journal, written and read by both styles.
+//!
+//! A file is a [`Header`] — magic bytes, a format version, the first sequence number the file
+//! may hold — followed by records back to back. Each record is framed so that a reader can
+//! tell a torn tail (a write cut short by a crash) from corruption before the tail:
+//!
+//! ```text
+//! header  | magic "BWJOURNL" (8) | major u16 | minor u16 | base_seq u64 |        20 bytes
+//! record  | len u32 | seq u64 | header crc u32 | payload crc u32 | payload (len) |
+//! ```
+//!
+//! Integers are big-endian. The header CRC covers `len` and `seq`, the payload CRC the payload,
+//! both CRC-32C. HyperQueue's journal has neither a length prefix nor a checksum; these two are
+//! what let [`Reader`] say *where* a file went wrong.
+//!
+//! ```
+//! use bothways_journal_format::{Header, Reader, encode_record};
+//!
+//! let mut file = Header::new(1).encode().to_vec();
+//! encode_record(1, b"hello", &mut file)?;
+//! encode_record(2, b"world", &mut file)?;
+//! file.extend_from_slice(&[0, 0, 0]); // a crash in the middle of a third record
+//!
+//! let mut reader = Reader::new(&file)?;
+//! let payloads: Vec<_> = reader.by_ref().map(|r| r.map(|r| r.payload)).collect::<Result<_, _>>()?;
+//! assert_eq!(payloads, [b"hello", b"world"]);
+//! assert_eq!(reader.torn().map(|t| t.len), Some(3));
+//! assert_eq!(reader.good_len() as usize, file.len() - 3);
+//! # Ok::<(), bothways_journal_format::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod crc;
+mod error;
+mod header;
+mod reader;
+mod record;
+pub mod wire;
+
+pub use crc::crc32c;
+pub use error::Error;
+pub use header::{HEADER_LEN, Header, MAGIC, VERSION_MAJOR, VERSION_MINOR};
+pub use reader::{Reader, Scan, Torn, scan};
+pub use record::{Event, MAX_PAYLOAD, RECORD_HEADER_LEN, Record, Step, encode_record, read_record};

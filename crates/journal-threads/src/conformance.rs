@@ -1,0 +1,123 @@
+//! This crate's implementation of the shared suite's [`JournalSpec`], behind the `spec` feature
+//! so that users of the crate do not pull the suite in.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use bothways_spec::journal::{
+    CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability as SpecDurability, Error as Spec, JournalSpec,
+    SpecJournal, SpecSubscription,
+};
+
+use crate::{Durability, Error, Journal, Options, Subscription};
+
+/// The threads journal, as the suite drives it.
+///
+/// ```
+/// use bothways_spec::journal::{Durability, JournalSpec, SpecJournal};
+/// let imp = bothways_journal_threads::conformance::Conformance::new()?;
+/// let dir = tempfile::tempdir()?;
+/// let journal = imp.open(&dir.path().join("events"), Durability::Flush, 16)?;
+/// assert_eq!(journal.append(b"x")?, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct Conformance {
+    crash_child: bool,
+}
+
+impl Conformance {
+    /// The implementation, without a crash child: what the `bothways` runner uses, as it cannot
+    /// re-execute itself as a test binary.
+    pub fn new() -> Result<Self, Error> {
+        Ok(Conformance { crash_child: false })
+    }
+
+    /// The same, for a test binary that stamps the suite: the crash check re-executes it,
+    /// running its `journal_crash_child` test.
+    pub fn with_crash_child(self) -> Self {
+        Conformance { crash_child: true }
+    }
+}
+
+/// Maps this crate's error onto the suite's.
+pub fn to_spec(e: Error) -> Spec {
+    match e {
+        Error::Format(f) => Spec::Format {
+            offset: f.offset(),
+            message: f.to_string(),
+        },
+        Error::Lagged { last_seq } => Spec::Lagged { last_seq },
+        Error::Pruned { from, first } => Spec::Pruned { from, first },
+        Error::Closed => Spec::Closed,
+        other => Spec::Other(other.to_string()),
+    }
+}
+
+impl JournalSpec for Conformance {
+    type Journal = Journal;
+
+    fn open(&self, path: &Path, durability: SpecDurability, queue: usize) -> Result<Journal, Spec> {
+        let durability = match durability {
+            SpecDurability::None => Durability::None,
+            SpecDurability::Flush => Durability::Flush,
+            SpecDurability::Append => Durability::Append,
+        };
+        let options = Options {
+            durability,
+            subscriber_queue: queue,
+            ..Options::default()
+        };
+        Journal::open(path, options).map_err(to_spec)
+    }
+
+    fn name(&self) -> String {
+        "threads".to_owned()
+    }
+
+    fn crash_child(&self, path: &Path) -> Option<Command> {
+        if !self.crash_child {
+            return None;
+        }
+        let exe = std::env::current_exe().ok()?;
+        let mut command = Command::new(exe);
+        command
+            .args(["journal_crash_child", "--nocapture", "--test-threads=1"])
+            .env(CRASH_PATH_VAR, path)
+            .env(CRASH_IMPL_VAR, self.name());
+        Some(command)
+    }
+}
+
+impl SpecJournal for Journal {
+    type Subscription = Subscription;
+
+    fn append(&self, event: &[u8]) -> Result<u64, Spec> {
+        Journal::append(self, event).map_err(to_spec)
+    }
+
+    fn flush(&self) -> Result<(), Spec> {
+        Journal::flush(self).map_err(to_spec)
+    }
+
+    fn subscribe(&self, from: u64) -> Result<Subscription, Spec> {
+        Journal::subscribe(self, from).map_err(to_spec)
+    }
+
+    fn prune(&self, after: u64) -> Result<(), Spec> {
+        Journal::prune(self, after).map_err(to_spec)
+    }
+
+    fn close(&self) -> Result<(), Spec> {
+        Journal::close(self).map_err(to_spec)
+    }
+}
+
+impl SpecSubscription for Subscription {
+    fn recv_within(&mut self, limit: Duration) -> Result<Option<(u64, Vec<u8>)>, Spec> {
+        self.recv_timeout(limit)
+            .map(|e| e.map(|e| (e.seq, e.payload)))
+            .map_err(to_spec)
+    }
+}

@@ -1,0 +1,274 @@
+//! The journal: appenders take sequence numbers in order and hand events to a pausable writer
+//! thread; subscribers pause it while they read the file.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+
+use bothways_journal_format::{HEADER_LEN, Header, MAX_PAYLOAD, Torn, scan};
+use bothways_pause_threads::{PauseHandle, Worker};
+use crossbeam_channel::{Receiver, Sender, bounded, select};
+
+use crate::subscription::Subscription;
+use crate::writer::{self, Command, Live, State, lock};
+use crate::{Durability, Error, Options};
+
+/// An append-only event journal in one file.
+///
+/// ```
+/// use bothways_journal_threads::{Durability, Journal, Options};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("events");
+/// let options = Options { durability: Durability::Append, ..Options::default() };
+/// let journal = Journal::open(&path, options)?;
+/// journal.append(b"a")?; // on disk, fsynced, when this returns
+/// journal.close()?;
+///
+/// // Reopening continues the sequence.
+/// let journal = Journal::open(&path, options)?;
+/// assert_eq!(journal.append(b"b")?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Journal {
+    input: Mutex<Input>,
+    state: Arc<Mutex<State>>,
+    pause: PauseHandle,
+    worker: Mutex<Option<Worker>>,
+    // Threads: the periodic flush is a thread of its own, stopped through a channel.
+    ticker: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    options: Options,
+    recovered: Option<Torn>,
+}
+
+/// The appenders' side: sequence numbers are taken and commands sent under one lock, so the
+/// writer receives them in sequence order.
+#[derive(Debug)]
+struct Input {
+    next_seq: u64,
+    tx: Option<Sender<Command>>,
+}
+
+impl Journal {
+    /// Opens the journal at `path`, creating it if it does not exist. An existing file is
+    /// checked record by record: corruption before the tail is an error naming its offset; a
+    /// torn tail is cut off (and logged on stderr), and sequence numbers continue.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
+        let path = path.as_ref().to_path_buf();
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(&path)?;
+        let bytes = fs::read(&path)?;
+        let (next_seq, recovered) = if bytes.is_empty() {
+            file.write_all(&Header::new(1).encode())?;
+            file.sync_all()?;
+            writer::sync_dir(&path)?;
+            (1, None)
+        } else {
+            let found = scan(&bytes)?;
+            if let Some(torn) = found.torn {
+                eprintln!(
+                    "bothways-journal: cutting a torn tail of {} bytes at offset {} of {}",
+                    torn.len,
+                    torn.offset,
+                    path.display()
+                );
+                file.set_len(found.good_len.max(HEADER_LEN as u64))?;
+                file.sync_all()?;
+            }
+            (found.next_seq, found.torn)
+        };
+        let state = Arc::new(Mutex::new(State::new(path, file, next_seq)));
+        let (tx, rx) = bounded(options.input_queue.max(1));
+        let worker = Worker::spawn(
+            rx.clone(),
+            writer::effect(Arc::clone(&state), rx, options.durability),
+        )
+        .map_err(|e| Error::failed(&e))?;
+        let ticker = spawn_ticker(tx.clone(), options)?;
+        Ok(Journal {
+            input: Mutex::new(Input {
+                next_seq,
+                tx: Some(tx),
+            }),
+            state,
+            pause: worker.handle(),
+            worker: Mutex::new(Some(worker)),
+            ticker: Mutex::new(Some(ticker)),
+            options,
+            recovered,
+        })
+    }
+
+    /// Appends one event and returns its sequence number. Under [`Durability::Append`] the
+    /// event is fsynced when this returns; otherwise it is buffered until the next flush.
+    pub fn append(&self, event: &[u8]) -> Result<u64, Error> {
+        if event.len() > MAX_PAYLOAD as usize {
+            return Err(bothways_journal_format::Error::TooLarge {
+                offset: 0,
+                len: event.len() as u64,
+                max: MAX_PAYLOAD,
+            }
+            .into());
+        }
+        let (ack, acked) = match self.options.durability {
+            Durability::Append => {
+                let (tx, rx) = bounded(1);
+                (Some(tx), Some(rx))
+            }
+            Durability::None | Durability::Flush => (None, None),
+        };
+        let seq = {
+            let mut input = self.input.lock().unwrap_or_else(PoisonError::into_inner);
+            let seq = input.next_seq;
+            let tx = input.tx.as_ref().ok_or(Error::Closed)?;
+            let payload = event.to_vec();
+            tx.send(Command::Append { seq, payload, ack })
+                .map_err(|_| Error::Closed)?;
+            input.next_seq += 1;
+            seq
+        };
+        if let Some(acked) = acked {
+            wait(&acked)?;
+        }
+        Ok(seq)
+    }
+
+    /// Flushes every event appended so far (and fsyncs it unless the policy is
+    /// [`Durability::None`]).
+    pub fn flush(&self) -> Result<(), Error> {
+        let (ack, acked) = bounded(1);
+        self.send(Command::Flush(ack))?;
+        wait(&acked)
+    }
+
+    /// Subscribes from sequence number `from`: every event from `from` on, first replayed from
+    /// the file, then live, with no gap and no duplicate. A `from` past the end waits for it.
+    ///
+    /// The writer is paused while the file is read and the subscriber registered, so the file
+    /// is never read while it is being written.
+    pub fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
+        let _paused = self.pause.pause().map_err(|_| Error::Closed)?;
+        let mut state = lock(&self.state);
+        state.check()?;
+        state.flush(false)?;
+        let bytes = fs::read(&state.path)?;
+        let (tx, rx) = bounded(self.options.subscriber_queue.max(1));
+        let lagged = Arc::new(AtomicBool::new(false));
+        state.subscribers.push(Live {
+            tx,
+            lagged: Arc::clone(&lagged),
+        });
+        let live_from = state.next_seq;
+        drop(state);
+        Subscription::new(bytes, from, live_from, rx, lagged)
+    }
+
+    /// Keeps only the events after `after`, atomically: a temporary file, fsync, rename,
+    /// fsync of the directory. Sequence numbers continue; subscribing before `after + 1`
+    /// then gives [`Error::Pruned`].
+    pub fn prune(&self, after: u64) -> Result<(), Error> {
+        // Appends that returned before this call may still wait in the writer's input: a flush
+        // goes through the input behind them, so they are in the file before it is cut.
+        self.flush()?;
+        let _paused = self.pause.pause().map_err(|_| Error::Closed)?;
+        lock(&self.state).prune(after)
+    }
+
+    /// The torn tail cut off when the file was opened, if there was one.
+    pub fn recovered(&self) -> Option<Torn> {
+        self.recovered
+    }
+
+    /// The sequence number the next append will get.
+    pub fn next_seq(&self) -> u64 {
+        self.input
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_seq
+    }
+
+    /// Flushes, fsyncs (unless [`Durability::None`]), ends every subscription once drained,
+    /// and stops the writer. Appends after this give [`Error::Closed`]. Also done on drop.
+    pub fn close(&self) -> Result<(), Error> {
+        let tx = self
+            .input
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tx
+            .take();
+        let Some(tx) = tx else { return Ok(()) };
+        let (ack, acked) = bounded(1);
+        let sent = tx.send(Command::Close(ack));
+        drop(tx);
+        if let Some((stop, thread)) = self
+            .ticker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            drop(stop);
+            let _ = thread.join();
+        }
+        let result = match sent {
+            Ok(()) => wait(&acked),
+            Err(_) => Err(Error::Closed),
+        };
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker {
+            worker.join().map_err(|e| Error::failed(&e))?;
+        }
+        result
+    }
+
+    fn send(&self, command: Command) -> Result<(), Error> {
+        let input = self.input.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = input.tx.as_ref().ok_or(Error::Closed)?;
+        tx.send(command).map_err(|_| Error::Closed)
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+fn wait(acked: &Receiver<Result<(), String>>) -> Result<(), Error> {
+    match acked.recv() {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(message)) => Err(Error::Failed { message }),
+        Err(_) => Err(Error::Closed),
+    }
+}
+
+/// Sends a `Tick` every `flush_every`, skipping it when the writer's input is full (the writer
+/// is busy anyway, and a tick must never make an appender wait).
+fn spawn_ticker(
+    tx: Sender<Command>,
+    options: Options,
+) -> Result<(Sender<()>, JoinHandle<()>), Error> {
+    let (stop, stopped) = bounded::<()>(0);
+    let every = options.flush_every;
+    let thread = thread::Builder::new()
+        .name("bothways-journal-ticker".into())
+        .spawn(move || {
+            loop {
+                select! {
+                    recv(stopped) -> _ => break,
+                    default(every) => { let _ = tx.try_send(Command::Tick); }
+                }
+            }
+        })?;
+    Ok((stop, thread))
+}

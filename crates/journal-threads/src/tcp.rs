@@ -1,0 +1,119 @@
+//! Subscribers over TCP: a client sends the sequence number it wants events from, and receives
+//! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::thread;
+
+use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
+use bothways_wire::{FrameDecoder, frame};
+
+use crate::{Error, Event, Journal};
+
+/// Accepts clients on `listener` forever, each on a thread of its own that subscribes for it
+/// and sends it frames. Returns when `accept` fails.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use bothways_journal_threads::{Journal, Options, tcp};
+/// let journal = Arc::new(Journal::open("events", Options::default())?);
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// std::thread::spawn(move || tcp::serve(journal, listener));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> {
+    loop {
+        let (stream, _) = listener.accept()?;
+        let journal = Arc::clone(&journal);
+        // Threads: one thread per client, blocked on its subscription or its socket.
+        thread::Builder::new()
+            .name("bothways-journal-client".into())
+            .spawn(move || {
+                let _ = serve_one(&journal, stream);
+            })?;
+    }
+}
+
+fn serve_one(journal: &Journal, mut stream: TcpStream) -> Result<(), Error> {
+    let mut decoder = FrameDecoder::new(8);
+    let mut buf = [0u8; 64];
+    let from = loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut input = &buf[..n];
+        if let Some(frame) = decoder.decode(&mut input).map_err(|e| Error::failed(&e))? {
+            break wire::decode_subscribe(&frame).ok_or(Error::Closed)?;
+        }
+    };
+    let mut sub = journal.subscribe(from)?;
+    let mut out = Vec::new();
+    loop {
+        out.clear();
+        let (payload, last) = match sub.recv() {
+            Ok(event) => (wire::event_frame(&event), false),
+            Err(Error::Lagged { last_seq }) => (wire::lagged_frame(last_seq), true),
+            Err(e) => return Err(e),
+        };
+        frame::encode(&payload, &mut out).map_err(|e| Error::failed(&e))?;
+        stream.write_all(&out)?;
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+/// A TCP subscriber.
+#[derive(Debug)]
+pub struct Client {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    buf: Vec<u8>,
+    pending: std::collections::VecDeque<Vec<u8>>,
+}
+
+impl Client {
+    /// Connects to a journal server and subscribes from `from`.
+    pub fn connect(addr: impl ToSocketAddrs, from: u64) -> Result<Client, Error> {
+        let mut stream = TcpStream::connect(addr)?;
+        let mut out = Vec::new();
+        frame::encode(&wire::subscribe_frame(from), &mut out).map_err(|e| Error::failed(&e))?;
+        stream.write_all(&out)?;
+        Ok(Client {
+            stream,
+            decoder: FrameDecoder::new(MAX_FRAME),
+            buf: vec![0; 64 << 10],
+            pending: Default::default(),
+        })
+    }
+
+    /// The next event; [`Error::Lagged`] if the server disconnected this client for falling
+    /// behind, [`Error::Closed`] when the server closed the connection.
+    pub fn recv(&mut self) -> Result<Event, Error> {
+        loop {
+            if let Some(frame) = self.pending.pop_front() {
+                return match wire::decode_server(&frame) {
+                    Ok(ServerMessage::Event(event)) => Ok(event),
+                    Ok(ServerMessage::Lagged { last_seq }) => Err(Error::Lagged { last_seq }),
+                    Err(len) => Err(Error::Failed {
+                        message: format!("a malformed frame of {len} bytes"),
+                    }),
+                };
+            }
+            let n = self.stream.read(&mut self.buf)?;
+            if n == 0 {
+                return Err(Error::Closed);
+            }
+            let mut input = &self.buf[..n];
+            while let Some(frame) = self
+                .decoder
+                .decode(&mut input)
+                .map_err(|e| Error::failed(&e))?
+            {
+                self.pending.push_back(frame);
+            }
+        }
+    }
+}

@@ -1,0 +1,866 @@
+//! The journal pattern's contract: appends get contiguous sequence numbers, a subscriber gets
+//! the file's events then the live ones with no gap and no duplicate, acknowledged events
+//! survive a SIGKILL, a damaged file is a typed error naming its offset, and a slow subscriber
+//! is cut off with `Lagged` instead of growing memory or stalling the writer.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bothways_journal_format::{HEADER_LEN, RECORD_HEADER_LEN};
+
+use crate::check::{Check, CheckResult, Failure, Figure, ensure};
+
+/// How long a subscriber waits for an event the check knows is coming.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
+/// How long a subscriber listens to show that nothing comes.
+pub const QUIET: Duration = Duration::from_millis(50);
+/// Events in the handover check, appended by [`PRODUCERS`] threads.
+pub const HANDOVER_EVENTS: u64 = 100_000;
+/// Producers in the handover check.
+pub const PRODUCERS: u64 = 4;
+/// Subscribers joining at random moments in the handover check.
+pub const SUBSCRIBERS: usize = 8;
+/// Rounds of the SIGKILL check.
+pub const CRASH_ROUNDS: usize = 50;
+/// The environment variable that turns the stamped `journal_crash_child` test into the
+/// crash check's child: the journal's path.
+pub const CRASH_PATH_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_PATH";
+/// The environment variable naming which implementation the child must be
+/// ([`JournalSpec::name`]), as one test binary may stamp the suite twice.
+pub const CRASH_IMPL_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_IMPL";
+
+/// When appended events reach the disk, in words both styles share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Never fsynced.
+    None,
+    /// Fsynced at each flush.
+    Flush,
+    /// Fsynced before `append` returns, with group commit.
+    Append,
+}
+
+/// What a journal call can end in, in words both styles share. Each implementation's adapter
+/// maps its own crate's error enum onto this one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The file is damaged or not a journal; `offset` is where.
+    #[error("invalid journal at offset {offset}: {message}")]
+    Format {
+        /// The byte offset named by the error.
+        offset: u64,
+        /// The error's text.
+        message: String,
+    },
+    /// The subscriber fell behind and was disconnected after `last_seq`.
+    #[error("lagged after {last_seq}")]
+    Lagged {
+        /// The last sequence number received.
+        last_seq: u64,
+    },
+    /// Events before `first` were pruned.
+    #[error("pruned before {first}, asked from {from}")]
+    Pruned {
+        /// Asked from.
+        from: u64,
+        /// First kept.
+        first: u64,
+    },
+    /// The journal is closed.
+    #[error("closed")]
+    Closed,
+    /// Anything else the implementation reports.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What both styles of the journal must do, stated as blocking calls: open a journal file.
+pub trait JournalSpec {
+    /// An open journal, as the checks drive it.
+    type Journal: SpecJournal;
+
+    /// Opens (creating or recovering) the journal at `path`.
+    fn open(
+        &self,
+        path: &Path,
+        durability: Durability,
+        subscriber_queue: usize,
+    ) -> Result<Self::Journal, Error>;
+
+    /// A name for the implementation, unique within a test binary (`"threads"`,
+    /// `"async current_thread"`): the crash child checks it is the one asked for.
+    fn name(&self) -> String;
+
+    /// The command that runs this implementation's crash child: the current test binary,
+    /// filtered to its `journal_crash_child` test, with [`CRASH_PATH_VAR`] set to `path` and
+    /// [`CRASH_IMPL_VAR`] to [`JournalSpec::name`]. `None` where the process cannot re-execute
+    /// itself as a test (the `bothways` runner): the crash check is then skipped, saying so.
+    fn crash_child(&self, path: &Path) -> Option<Command>;
+}
+
+/// An open journal, stated as blocking calls. Shared between a check's threads.
+pub trait SpecJournal: Send + Sync + 'static {
+    /// A subscription.
+    type Subscription: SpecSubscription;
+    /// Appends one event, returning its sequence number.
+    fn append(&self, event: &[u8]) -> Result<u64, Error>;
+    /// Flushes what was appended.
+    fn flush(&self) -> Result<(), Error>;
+    /// Subscribes from sequence number `from`.
+    fn subscribe(&self, from: u64) -> Result<Self::Subscription, Error>;
+    /// Keeps only the events after `after`.
+    fn prune(&self, after: u64) -> Result<(), Error>;
+    /// Flushes and closes the journal.
+    fn close(&self) -> Result<(), Error>;
+}
+
+/// A subscription, stated as a blocking call.
+pub trait SpecSubscription: Send + 'static {
+    /// The next event as `(seq, payload)`, or `Ok(None)` if none came within `limit`.
+    fn recv_within(&mut self, limit: Duration) -> Result<Option<(u64, Vec<u8>)>, Error>;
+}
+
+macro_rules! checks {
+    (; $($name:ident),+ $(,)?) => {
+        /// The names of the checks, in the order the suite runs them.
+        pub const CHECK_NAMES: &[&str] = &[$(stringify!($name)),+];
+
+        /// Every check, in order, for the runner.
+        pub fn checks<T: JournalSpec>() -> Vec<Check<T>> {
+            vec![$(Check { name: stringify!($name), run: $name::<T> }),+]
+        }
+    };
+}
+
+/// The checks that count the whole process's threads and files: none here.
+pub const PROCESS_WIDE: &[&str] = &[];
+
+crate::__journal_checks!([checks]);
+
+/// Stamps out the journal suite: one `#[test]` per check, plus the `journal_crash_child` test
+/// the crash check re-executes (it does nothing unless [`CRASH_PATH_VAR`] is set).
+///
+/// `threads: make` calls `make()`; `async: make` calls `make(flavour)` once per runtime
+/// flavour, in modules `current_thread` and `multi_thread`. `make` returns `Result<Impl, E>`.
+#[macro_export]
+macro_rules! journal_suite {
+    (threads: $make:expr) => {
+        $crate::__journal_tests!($make);
+    };
+    (async: $make:expr) => {
+        mod current_thread {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__journal_tests!(|| ($make)($crate::Flavour::CurrentThread));
+        }
+        mod multi_thread {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__journal_tests!(|| ($make)($crate::Flavour::MultiThread));
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __journal_tests {
+    ($make:expr) => {
+        $crate::__journal_checks!([$crate::__stamp] journal, $make);
+
+        #[test]
+        fn journal_crash_child() {
+            if ::std::env::var_os($crate::journal::CRASH_PATH_VAR).is_none() {
+                return;
+            }
+            let imp = match ($make)() {
+                Ok(imp) => imp,
+                Err(error) => panic!("cannot build the implementation under test: {error:?}"),
+            };
+            $crate::journal::crash_child(&imp);
+        }
+    };
+}
+
+/// The one list of the journal checks, in the order the suite runs them.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __journal_checks {
+    ([$($callback:tt)*] $($args:tt)*) => {
+        $($callback)*! { $($args)* ;
+            handover_is_gapless_and_once,
+            resume_from_sequence,
+            subscribe_past_end_waits,
+            every_durability_reads_back,
+            reopen_cuts_torn_tail_and_continues,
+            acknowledged_appends_survive_sigkill,
+            flipped_bit_is_typed_error_at_offset,
+            truncated_header_is_typed_error,
+            wrong_magic_is_typed_error,
+            newer_version_is_typed_error,
+            slow_subscriber_lags_with_bounded_memory,
+            prune_keeps_only_later_events,
+        }
+    };
+}
+
+/// A directory of its own under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// A fresh, empty directory.
+    pub fn new() -> Result<Scratch, Failure> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "bothways-journal-{}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            seed() % 1_000_000
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::new("a scratch directory", e.to_string()))?;
+        Ok(Scratch(dir))
+    }
+
+    /// The journal's path inside it.
+    pub fn file(&self) -> PathBuf {
+        self.0.join("events")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A seed from the clock, for the moments a check picks at random.
+fn seed() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+        | 1
+}
+
+/// A small xorshift generator: random moments need no quality, only variety.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+fn open<T: JournalSpec>(
+    imp: &T,
+    path: &Path,
+    durability: Durability,
+    queue: usize,
+) -> Result<T::Journal, Failure> {
+    imp.open(path, durability, queue)
+        .map_err(|e| Failure::new("the journal to open", format!("{e:?}")))
+}
+
+fn call<R>(what: &str, result: Result<R, Error>) -> Result<R, Failure> {
+    result.map_err(|e| Failure::new(format!("{what} to succeed"), format!("{e:?}")))
+}
+
+/// Receives events until `last`, checking they are exactly `from..=last`, each once, in order,
+/// with the payloads `expect` gives (when it knows them).
+fn expect_range<S: SpecSubscription>(
+    sub: &mut S,
+    from: u64,
+    last: u64,
+    expect: impl Fn(u64) -> Option<Vec<u8>>,
+) -> Result<(), Failure> {
+    let mut next = from;
+    while next <= last {
+        match sub.recv_within(ANSWER_WITHIN) {
+            Ok(Some((seq, payload))) => {
+                ensure(
+                    seq == next,
+                    &format!("events {from}..={last} in order, each once"),
+                    || format!("{seq} where {next} was due"),
+                )?;
+                if let Some(want) = expect(seq) {
+                    ensure(payload == want, &format!("event {seq}'s own bytes"), || {
+                        format!("{:?}", String::from_utf8_lossy(&payload))
+                    })?;
+                }
+                next += 1;
+            }
+            Ok(None) => {
+                return Err(Failure::new(
+                    format!("events {from}..={last}"),
+                    format!("nothing after {} within {ANSWER_WITHIN:?}", next - 1),
+                ));
+            }
+            Err(e) => {
+                return Err(Failure::new(
+                    format!("events {from}..={last}"),
+                    format!("{e:?} at {next}"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn payload(seq: u64) -> Vec<u8> {
+    format!("event {seq}").into_bytes()
+}
+
+/// Check 1: 8 subscribers join at random moments, from random sequence numbers, while 4
+/// producers append 100,000 events; each sees exactly `from..=last`, in order, once each, with
+/// the bytes its producer appended under that number.
+pub fn handover_is_gapless_and_once<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, 1 << 18)?);
+    let appended: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
+    let count = Arc::new(AtomicU64::new(0));
+    let per = HANDOVER_EVENTS / PRODUCERS;
+    let start = Instant::now();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (journal, appended, count) = (
+                Arc::clone(&journal),
+                Arc::clone(&appended),
+                Arc::clone(&count),
+            );
+            thread::spawn(move || -> Result<(), Error> {
+                let mut mine = Vec::with_capacity(per as usize);
+                for i in 0..per {
+                    let bytes = format!("p{p} i{i}").into_bytes();
+                    let seq = journal.append(&bytes)?;
+                    mine.push((seq, bytes));
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                appended
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(mine);
+                Ok(())
+            })
+        })
+        .collect();
+    let mut rng = Rng(seed());
+    let mut subscribers = Vec::new();
+    for _ in 0..SUBSCRIBERS {
+        // Join at a random moment, from a random point at or before what is appended so far
+        // (or a little past it).
+        thread::sleep(Duration::from_micros(rng.below(30_000)));
+        let so_far = count.load(Ordering::Relaxed);
+        let from = (1 + rng.below(so_far + 100)).min(HANDOVER_EVENTS);
+        let sub = call("subscribe", journal.subscribe(from))?;
+        subscribers.push((
+            from,
+            thread::spawn(move || {
+                let mut sub = sub;
+                let mut seen = Vec::new();
+                let mut next = from;
+                while next <= HANDOVER_EVENTS {
+                    match sub.recv_within(ANSWER_WITHIN) {
+                        Ok(Some((seq, payload))) => {
+                            seen.push((seq, payload));
+                            next = seq + 1;
+                        }
+                        Ok(None) => {
+                            return Err(format!(
+                                "nothing after {} within {ANSWER_WITHIN:?}",
+                                next - 1
+                            ));
+                        }
+                        Err(e) => return Err(format!("{e:?} after {}", next - 1)),
+                    }
+                }
+                Ok(seen)
+            }),
+        ));
+    }
+    for p in producers {
+        let r = p
+            .join()
+            .map_err(|_| Failure::new("producers to finish", "a panic"))?;
+        call("append", r)?;
+    }
+    let appended = appended
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    ensure(
+        (1..=HANDOVER_EVENTS).all(|s| appended.contains_key(&s)),
+        &format!("appends to return 1..={HANDOVER_EVENTS}, each once"),
+        || format!("{} distinct sequence numbers", appended.len()),
+    )?;
+    for (from, sub) in subscribers {
+        let seen = sub
+            .join()
+            .map_err(|_| Failure::new("subscribers to finish", "a panic"))?
+            .map_err(|e| Failure::new(format!("events {from}..={HANDOVER_EVENTS}"), e))?;
+        for (next, (seq, bytes)) in (from..).zip(&seen) {
+            ensure(
+                *seq == next,
+                &format!("events {from}..={HANDOVER_EVENTS} in order, each once"),
+                || format!("{seq} where {next} was due"),
+            )?;
+            ensure(
+                appended.get(seq) == Some(bytes),
+                &format!("event {seq}'s own bytes"),
+                || String::from_utf8_lossy(bytes).into_owned(),
+            )?;
+        }
+    }
+    let elapsed = start.elapsed();
+    call("close", journal.close())?;
+    Ok(vec![
+        Figure::count("events", HANDOVER_EVENTS as i64, "events"),
+        Figure::millis("whole handover", elapsed),
+    ])
+}
+
+/// Check 2: after 100 events, a subscriber from 40 gets exactly 40..=100, then nothing, then
+/// the 101st when it is appended.
+pub fn resume_from_sequence<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    for seq in 1..=100 {
+        let got = call("append", journal.append(&payload(seq)))?;
+        ensure(got == seq, "sequence numbers 1, 2, 3…", || {
+            format!("{got} for the {seq}th")
+        })?;
+    }
+    let mut sub = call("subscribe", journal.subscribe(40))?;
+    expect_range(&mut sub, 40, 100, |s| Some(payload(s)))?;
+    let extra = call("recv", sub.recv_within(QUIET))?;
+    ensure(extra.is_none(), "nothing after event 100", || {
+        format!("{extra:?}")
+    })?;
+    call("append", journal.append(&payload(101)))?;
+    expect_range(&mut sub, 101, 101, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
+}
+
+/// Check 3: a subscriber from past the end gets nothing until that event is appended, then
+/// exactly it and what follows.
+pub fn subscribe_past_end_waits<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    for seq in 1..=10 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let mut sub = call("subscribe", journal.subscribe(15))?;
+    for seq in 11..=14 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let early = call("recv", sub.recv_within(QUIET))?;
+    ensure(early.is_none(), "nothing before event 15 exists", || {
+        format!("{early:?}")
+    })?;
+    for seq in 15..=20 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    expect_range(&mut sub, 15, 20, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
+}
+
+/// Check 4: under each durability policy, 4 threads append 100 events each; after close and
+/// reopen, a replay gives all 400, contiguous, with their bytes.
+pub fn every_durability_reads_back<T: JournalSpec>(imp: &T) -> CheckResult {
+    let mut figures = Vec::new();
+    for (durability, name) in [
+        (Durability::None, "none"),
+        (Durability::Flush, "fsync per flush"),
+        (Durability::Append, "fsync per append"),
+    ] {
+        let dir = Scratch::new()?;
+        let journal = Arc::new(open(imp, &dir.file(), durability, 1024)?);
+        let start = Instant::now();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let journal = Arc::clone(&journal);
+                thread::spawn(move || {
+                    (0..100)
+                        .map(|i| {
+                            let bytes = format!("t{t} i{i}").into_bytes();
+                            journal.append(&bytes).map(|seq| (seq, bytes))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut appended = HashMap::new();
+        for t in threads {
+            let r = t
+                .join()
+                .map_err(|_| Failure::new("appenders to finish", "a panic"))?;
+            appended.extend(call("append", r)?);
+        }
+        figures.push(Figure::millis(name, start.elapsed()));
+        call("close", journal.close())?;
+        drop(journal);
+        let journal = open(imp, &dir.file(), durability, 1024)?;
+        let mut sub = call("subscribe", journal.subscribe(1))?;
+        expect_range(&mut sub, 1, 400, |s| appended.get(&s).cloned())?;
+        call("close", journal.close())?;
+    }
+    Ok(figures)
+}
+
+/// Check 5: a file with half a record at its end opens; the half record is cut off; the next
+/// append continues the sequence, and a replay gives every whole event.
+pub fn reopen_cuts_torn_tail_and_continues<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let path = dir.file();
+    {
+        let journal = open(imp, &path, Durability::Flush, 1024)?;
+        for seq in 1..=10 {
+            call("append", journal.append(&payload(seq)))?;
+        }
+        call("close", journal.close())?;
+    }
+    let whole = std::fs::read(&path).map_err(|e| Failure::new("the file", e.to_string()))?;
+    // Half of the record that would have been event 11: its header and part of its bytes.
+    let mut record = Vec::new();
+    bothways_journal_format::encode_record(11, &payload(11), &mut record)
+        .map_err(|e| Failure::new("a record to encode", e.to_string()))?;
+    let mut torn = whole;
+    torn.extend_from_slice(&record[..RECORD_HEADER_LEN + 3]);
+    std::fs::write(&path, &torn).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let journal = open(imp, &path, Durability::Flush, 1024)?;
+    let next = call("append", journal.append(&payload(11)))?;
+    ensure(next == 11, "the sequence to continue at 11", || {
+        next.to_string()
+    })?;
+    let mut sub = call("subscribe", journal.subscribe(1))?;
+    expect_range(&mut sub, 1, 11, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
+}
+
+/// Check 6: a child process appending with fsync-before-return is killed with SIGKILL at a
+/// random moment, 50 times over the same file; after each, the file opens, every event whose
+/// `append` had returned is there with its bytes, and sequences are contiguous.
+pub fn acknowledged_appends_survive_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let path = dir.file();
+    let Some(_) = imp.crash_child(&path) else {
+        return Ok(vec![Figure::count(
+            "rounds (skipped: cannot re-execute a child)",
+            0,
+            "",
+        )]);
+    };
+    let mut rng = Rng(seed());
+    let mut acked_total = 0;
+    for round in 0..CRASH_ROUNDS {
+        let Some(mut command) = imp.crash_child(&path) else {
+            break;
+        };
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Failure::new("the crash child to start", e.to_string()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Failure::new("the child's stdout", "none"))?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = thread::spawn(move || {
+            let mut acked = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(seq) = line
+                    .strip_prefix("acked ")
+                    .and_then(|s| s.parse::<u64>().ok())
+                {
+                    if acked.is_empty() {
+                        let _ = tx.send(());
+                    }
+                    acked.push(seq);
+                }
+            }
+            acked
+        });
+        // Kill it a random moment after its first acknowledged append.
+        let _ = rx.recv_timeout(ANSWER_WITHIN);
+        thread::sleep(Duration::from_micros(rng.below(20_000)));
+        let _ = child.kill(); // SIGKILL on Unix
+        let _ = child.wait();
+        let acked = reader
+            .join()
+            .map_err(|_| Failure::new("the child's output", "a panic"))?;
+        acked_total += acked.len();
+        let journal = imp.open(&path, Durability::Append, 1 << 16).map_err(|e| {
+            Failure::new(
+                format!("the file to open after SIGKILL {round}"),
+                format!("{e:?}"),
+            )
+        })?;
+        // A marker marks the end: everything before it must replay, contiguous.
+        let marker = call("append", journal.append(b"marker"))?;
+        let last_acked = acked.iter().copied().max().unwrap_or(0);
+        ensure(
+            marker > last_acked,
+            &format!("every acknowledged event (up to {last_acked}) kept"),
+            || format!("the next sequence number is {marker}"),
+        )?;
+        let mut sub = call("subscribe", journal.subscribe(1))?;
+        let mut contents = HashMap::new();
+        let mut next = 1;
+        while next <= marker {
+            match sub.recv_within(ANSWER_WITHIN) {
+                Ok(Some((seq, bytes))) => {
+                    ensure(seq == next, "a contiguous replay after SIGKILL", || {
+                        format!("{seq} where {next} was due")
+                    })?;
+                    contents.insert(seq, bytes);
+                    next += 1;
+                }
+                other => {
+                    return Err(Failure::new(
+                        format!("a replay of 1..={marker} after SIGKILL {round}"),
+                        format!("{other:?} at {next}"),
+                    ));
+                }
+            }
+        }
+        for seq in &acked {
+            ensure(
+                contents.get(seq) == Some(&payload(*seq)),
+                &format!("acknowledged event {seq} kept with its bytes"),
+                || {
+                    format!(
+                        "{:?}",
+                        contents
+                            .get(seq)
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                    )
+                },
+            )?;
+        }
+        call("close", journal.close())?;
+    }
+    // A child that never acknowledged anything would make every round vacuous.
+    ensure(
+        acked_total > 0,
+        "the children to acknowledge appends before they were killed",
+        || "no acknowledged append in any round".to_owned(),
+    )?;
+    Ok(vec![
+        Figure::count("rounds", CRASH_ROUNDS as i64, ""),
+        Figure::count("acknowledged appends checked", acked_total as i64, ""),
+    ])
+}
+
+/// The body of the crash check's child: appends with fsync-before-return forever, printing
+/// `acked <seq>` after each append returns, until killed. Does nothing unless
+/// [`CRASH_PATH_VAR`] is set and [`CRASH_IMPL_VAR`] names `imp`.
+pub fn crash_child<T: JournalSpec>(imp: &T) {
+    let Some(path) = std::env::var_os(CRASH_PATH_VAR) else {
+        return;
+    };
+    if std::env::var(CRASH_IMPL_VAR).ok() != Some(imp.name()) {
+        return;
+    }
+    let Ok(journal) = imp.open(Path::new(&path), Durability::Append, 16) else {
+        return;
+    };
+    let mut out = std::io::stdout().lock();
+    // The first append learns where the file's sequence stands; each later one carries the
+    // bytes of the number it must get, which the check compares after the crash.
+    let Ok(mut seq) = journal.append(b"child started") else {
+        return;
+    };
+    loop {
+        let Ok(got) = journal.append(&payload(seq + 1)) else {
+            return;
+        };
+        if got != seq + 1 {
+            return;
+        }
+        seq = got;
+        if writeln!(out, "acked {got}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn written<T: JournalSpec>(imp: &T, dir: &Scratch, n: u64) -> Result<Vec<u8>, Failure> {
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    for seq in 1..=n {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    call("close", journal.close())?;
+    drop(journal);
+    std::fs::read(dir.file()).map_err(|e| Failure::new("the file", e.to_string()))
+}
+
+fn open_fails_at<T: JournalSpec>(
+    imp: &T,
+    dir: &Scratch,
+    bytes: &[u8],
+    offset: u64,
+    what: &str,
+) -> CheckResult {
+    std::fs::write(dir.file(), bytes).map_err(|e| Failure::new("the file", e.to_string()))?;
+    match imp.open(&dir.file(), Durability::Flush, 1024) {
+        Err(Error::Format { offset: at, .. }) if at == offset => Ok(Vec::new()),
+        Err(e) => Err(Failure::new(
+            format!("{what}: a format error at offset {offset}"),
+            format!("{e:?}"),
+        )),
+        Ok(journal) => {
+            let _ = journal.close();
+            Err(Failure::new(
+                format!("{what}: a format error at offset {offset}"),
+                "the file opened",
+            ))
+        }
+    }
+}
+
+/// Check 7: a flipped bit in the payload of event 5 of 20 makes opening fail with a typed error
+/// naming that record's offset — not a panic, not a silent skip.
+pub fn flipped_bit_is_typed_error_at_offset<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let mut bytes = written(imp, &dir, 20)?;
+    let record = (RECORD_HEADER_LEN + payload(1).len()) as u64; // events 1..=9 share a length
+    let offset = HEADER_LEN as u64 + 4 * record;
+    let bit = offset as usize + RECORD_HEADER_LEN + 2;
+    bytes[bit] ^= 0x04;
+    open_fails_at(imp, &dir, &bytes, offset, "a flipped bit in event 5")
+}
+
+/// Check 8: a file cut inside its header is a typed error at offset 0.
+pub fn truncated_header_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let bytes = written(imp, &dir, 3)?;
+    open_fails_at(imp, &dir, &bytes[..HEADER_LEN / 2], 0, "a truncated header")
+}
+
+/// Check 9: a file with the wrong magic bytes is a typed error at offset 0.
+pub fn wrong_magic_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let mut bytes = written(imp, &dir, 3)?;
+    bytes[0] ^= 0xFF;
+    open_fails_at(imp, &dir, &bytes, 0, "wrong magic bytes")
+}
+
+/// Check 10: a file of a newer major format version is a typed error at the version's offset.
+pub fn newer_version_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let mut bytes = written(imp, &dir, 3)?;
+    bytes[8..10].copy_from_slice(&(bothways_journal_format::VERSION_MAJOR + 1).to_be_bytes());
+    open_fails_at(imp, &dir, &bytes, 8, "a newer major version")
+}
+
+/// Check 11: a subscriber with a queue of 64 that reads nothing while 20,000 events are
+/// appended: every append returns (the writer never waits for it), the subscriber then gets at
+/// most 64 events and `Lagged { last_seq }` naming the last one, and a new subscription from
+/// `last_seq + 1` gets the rest.
+pub fn slow_subscriber_lags_with_bounded_memory<T: JournalSpec>(imp: &T) -> CheckResult {
+    const QUEUE: usize = 64;
+    const N: u64 = 20_000;
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::None, QUEUE)?;
+    let mut slow = call("subscribe", journal.subscribe(1))?;
+    let start = Instant::now();
+    for seq in 1..=N {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    call("flush", journal.flush())?;
+    let appending = start.elapsed();
+    let mut got = 0u64;
+    let last_seq = loop {
+        match slow.recv_within(ANSWER_WITHIN) {
+            Ok(Some((seq, _))) => {
+                got += 1;
+                ensure(seq == got, "events in order before the cut", || {
+                    format!("{seq} as the {got}th")
+                })?;
+                ensure(
+                    got <= QUEUE as u64 + 1,
+                    &format!("at most {QUEUE} queued events"),
+                    || format!("{got} and counting"),
+                )?;
+            }
+            Ok(None) => {
+                return Err(Failure::new(
+                    "Lagged after the queue drained",
+                    "a wait with nothing",
+                ));
+            }
+            Err(Error::Lagged { last_seq }) => break last_seq,
+            Err(e) => {
+                return Err(Failure::new(
+                    "Lagged after the queue drained",
+                    format!("{e:?}"),
+                ));
+            }
+        }
+    };
+    ensure(
+        last_seq == got,
+        "Lagged to name the last event received",
+        || format!("last_seq {last_seq} after {got} events"),
+    )?;
+    let mut again = call("subscribe", journal.subscribe(last_seq + 1))?;
+    expect_range(&mut again, last_seq + 1, N, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(vec![
+        Figure::count("queued before the cut", got as i64, "events"),
+        Figure::millis("appending 20,000 past a stalled reader", appending),
+    ])
+}
+
+/// Check 12: after 50 events, pruning after 30 keeps 31..=50: a subscription from 31 replays
+/// them, one from 10 is refused with `Pruned`, and sequences continue, also after reopening.
+pub fn prune_keeps_only_later_events<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    for seq in 1..=50 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    call("prune", journal.prune(30))?;
+    let mut sub = call("subscribe", journal.subscribe(31))?;
+    expect_range(&mut sub, 31, 50, |s| Some(payload(s)))?;
+    let early = journal.subscribe(10).map(|_| ());
+    ensure(
+        matches!(early, Err(Error::Pruned { first: 31, .. })),
+        "a subscription from 10 refused: Pruned { first: 31 }",
+        || format!("{early:?}"),
+    )?;
+    let next = call("append", journal.append(&payload(51)))?;
+    ensure(next == 51, "the sequence to continue at 51", || {
+        next.to_string()
+    })?;
+    call("close", journal.close())?;
+    drop(journal);
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    let next = call("append", journal.append(&payload(52)))?;
+    ensure(
+        next == 52,
+        "the sequence to continue at 52 after reopening",
+        || next.to_string(),
+    )?;
+    let mut sub = call("subscribe", journal.subscribe(31))?;
+    expect_range(&mut sub, 31, 52, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
+}

@@ -1,0 +1,442 @@
+//! Deliberately broken implementations of the journal contract, one flaw each, showing that
+//! every check in `bothways_spec::journal` can fail — a check is trusted only once it has been
+//! seen to.
+//!
+//! The spec crate must not depend on a real implementation, so the baseline is written here with
+//! std and the shared file format alone: one mutex over the file, appends written straight
+//! through (fsynced under `Durability::Append`), and a subscription that reads the file and
+//! registers its bounded queue under that same mutex. Module `baseline` runs the whole suite
+//! against it, so when a variant fails a check, the one change that variant makes is to blame.
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::Duration;
+
+use bothways_journal_format::{
+    self as format, HEADER_LEN, Header, MAGIC, Reader, VERSION_MAJOR, encode_record, scan,
+};
+use bothways_spec::journal::{
+    CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, SpecJournal, SpecSubscription,
+};
+
+/// The one thing a broken variant gets wrong, and the check that catches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flaw {
+    /// A subscriber reads the file, lets go of the lock, and only then registers for live
+    /// events: what is appended in between is lost. `handover_is_gapless_and_once`.
+    RegisterAfterRead,
+    /// The replay ignores `from` and starts at the first event: `resume_from_sequence`.
+    ReplayFromStart,
+    /// A `from` past the end starts at the current end instead: `subscribe_past_end_waits`.
+    PastEndStartsAtEnd,
+    /// Without fsync, events stay in memory and close forgets them:
+    /// `every_durability_reads_back`.
+    NoFlushOnClose,
+    /// Opening keeps a torn tail and appends after it: `reopen_cuts_torn_tail_and_continues`.
+    TornTailKept,
+    /// `append` returns before the event is written; writes go out in batches of 64:
+    /// `acknowledged_appends_survive_sigkill`.
+    AckBeforeWrite,
+    /// Corruption is treated as a torn tail and cut off — a silent skip:
+    /// `flipped_bit_is_typed_error_at_offset`.
+    CorruptionIsTorn,
+    /// A file shorter than a header is started afresh: `truncated_header_is_typed_error`.
+    ShortFileIsNew,
+    /// The magic bytes are not checked: `wrong_magic_is_typed_error`.
+    MagicUnchecked,
+    /// The version is not checked: `newer_version_is_typed_error`.
+    VersionUnchecked,
+    /// Subscriber queues are unbounded, so nobody ever lags:
+    /// `slow_subscriber_lags_with_bounded_memory`.
+    UnboundedQueue,
+    /// `prune` does nothing: `prune_keeps_only_later_events`.
+    PruneIgnored,
+}
+
+const FLAWS: [Flaw; 12] = [
+    Flaw::RegisterAfterRead,
+    Flaw::ReplayFromStart,
+    Flaw::PastEndStartsAtEnd,
+    Flaw::NoFlushOnClose,
+    Flaw::TornTailKept,
+    Flaw::AckBeforeWrite,
+    Flaw::CorruptionIsTorn,
+    Flaw::ShortFileIsNew,
+    Flaw::MagicUnchecked,
+    Flaw::VersionUnchecked,
+    Flaw::UnboundedQueue,
+    Flaw::PruneIgnored,
+];
+
+/// The baseline (`flaw: None`) or one broken variant of it.
+#[derive(Debug)]
+struct Imp {
+    flaw: Option<Flaw>,
+}
+
+type Event = (u64, Vec<u8>);
+
+#[derive(Debug)]
+enum Queue {
+    Bounded(SyncSender<Event>),
+    Unbounded(Sender<Event>),
+}
+
+#[derive(Debug)]
+struct Live {
+    tx: Queue,
+    lagged: Arc<AtomicBool>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+    /// Encoded records not yet written (`NoFlushOnClose`, `AckBeforeWrite`).
+    pending: Vec<u8>,
+    pending_count: usize,
+    live: Vec<Live>,
+    closed: bool,
+}
+
+#[derive(Debug)]
+struct Journal {
+    inner: Mutex<Inner>,
+    flaw: Option<Flaw>,
+    durability: Durability,
+    queue: usize,
+}
+
+#[derive(Debug)]
+struct Subscription {
+    replay: VecDeque<Event>,
+    next: u64,
+    live: Receiver<Event>,
+    lagged: Arc<AtomicBool>,
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Other(e.to_string())
+}
+
+fn fmt(e: format::Error) -> Error {
+    Error::Format {
+        offset: e.offset(),
+        message: e.to_string(),
+    }
+}
+
+impl Imp {
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+
+    /// Checks (or, for a flawed variant, fails to check) the file, and cuts a torn tail.
+    fn recover(&self, path: &Path, file: &mut File) -> Result<u64, Error> {
+        let mut bytes = fs::read(path).map_err(io)?;
+        if bytes.is_empty() || (self.has(Flaw::ShortFileIsNew) && bytes.len() < HEADER_LEN) {
+            file.set_len(0).map_err(io)?;
+            file.write_all(&Header::new(1).encode()).map_err(io)?;
+            return Ok(1);
+        }
+        if self.has(Flaw::MagicUnchecked) && bytes.len() >= HEADER_LEN {
+            bytes[..8].copy_from_slice(&MAGIC);
+        }
+        if self.has(Flaw::VersionUnchecked) && bytes.len() >= HEADER_LEN {
+            bytes[8..10].copy_from_slice(&VERSION_MAJOR.to_be_bytes());
+        }
+        let found = match scan(&bytes) {
+            Ok(found) => found,
+            Err(e) if self.has(Flaw::CorruptionIsTorn) && e.offset() >= HEADER_LEN as u64 => {
+                let mut reader = Reader::new(&bytes).map_err(fmt)?;
+                while let Some(Ok(_)) = reader.next() {}
+                file.set_len(reader.good_len()).map_err(io)?;
+                return Ok(reader.next_seq());
+            }
+            Err(e) => return Err(fmt(e)),
+        };
+        if found.torn.is_some() && !self.has(Flaw::TornTailKept) {
+            file.set_len(found.good_len).map_err(io)?;
+        }
+        Ok(found.next_seq)
+    }
+}
+
+impl JournalSpec for Imp {
+    type Journal = Journal;
+
+    fn open(&self, path: &Path, durability: Durability, queue: usize) -> Result<Journal, Error> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let next_seq = self.recover(path, &mut file)?;
+        Ok(Journal {
+            inner: Mutex::new(Inner {
+                path: path.to_path_buf(),
+                file,
+                next_seq,
+                pending: Vec::new(),
+                pending_count: 0,
+                live: Vec::new(),
+                closed: false,
+            }),
+            flaw: self.flaw,
+            durability,
+            queue,
+        })
+    }
+
+    fn name(&self) -> String {
+        format!("{:?}", self.flaw)
+    }
+
+    fn crash_child(&self, path: &Path) -> Option<Command> {
+        let exe = std::env::current_exe().ok()?;
+        let mut command = Command::new(exe);
+        let test = match self.flaw {
+            None => "baseline::journal_crash_child",
+            Some(_) => "flawed_crash_child",
+        };
+        command
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CRASH_PATH_VAR, path)
+            .env(CRASH_IMPL_VAR, self.name());
+        Some(command)
+    }
+}
+
+/// The crash check's child for a flawed variant: the variant is named in the environment.
+#[test]
+fn flawed_crash_child() {
+    let Ok(name) = std::env::var(CRASH_IMPL_VAR) else {
+        return;
+    };
+    if let Some(flaw) = FLAWS
+        .into_iter()
+        .find(|f| format!("{:?}", Some(*f)) == name)
+    {
+        bothways_spec::journal::crash_child(&Imp { flaw: Some(flaw) });
+    }
+}
+
+impl Journal {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+
+    fn write_pending(inner: &mut Inner) -> Result<(), Error> {
+        let pending = std::mem::take(&mut inner.pending);
+        inner.pending_count = 0;
+        inner.file.write_all(&pending).map_err(io)
+    }
+}
+
+impl SpecJournal for Journal {
+    type Subscription = Subscription;
+
+    fn append(&self, event: &[u8]) -> Result<u64, Error> {
+        let mut inner = self.lock();
+        if inner.closed {
+            return Err(Error::Closed);
+        }
+        let seq = inner.next_seq;
+        let mut record = Vec::new();
+        encode_record(seq, event, &mut record).map_err(fmt)?;
+        let hold = (self.has(Flaw::NoFlushOnClose) && self.durability == Durability::None)
+            || self.has(Flaw::AckBeforeWrite);
+        if hold {
+            inner.pending.extend_from_slice(&record);
+            inner.pending_count += 1;
+            if self.has(Flaw::AckBeforeWrite) && inner.pending_count >= 64 {
+                Self::write_pending(&mut inner)?;
+            }
+        } else {
+            inner.file.write_all(&record).map_err(io)?;
+            if self.durability == Durability::Append {
+                inner.file.sync_data().map_err(io)?;
+            }
+        }
+        inner.next_seq += 1;
+        inner.live.retain(|live| {
+            let sent = match &live.tx {
+                Queue::Bounded(tx) => tx.try_send((seq, event.to_vec())),
+                Queue::Unbounded(tx) => tx
+                    .send((seq, event.to_vec()))
+                    .map_err(|e| TrySendError::Disconnected(e.0)),
+            };
+            match sent {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    live.lagged.store(true, Ordering::Release);
+                    false
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            }
+        });
+        Ok(seq)
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
+        let mut inner = self.lock();
+        let bytes = fs::read(&inner.path).map_err(io)?;
+        let reader = Reader::new(&bytes).map_err(fmt)?;
+        let first = reader.header().base_seq;
+        let mut from = from.max(1);
+        if from < first {
+            return Err(Error::Pruned { from, first });
+        }
+        if self.has(Flaw::PastEndStartsAtEnd) && from > inner.next_seq {
+            from = inner.next_seq;
+        }
+        let replay_from = if self.has(Flaw::ReplayFromStart) {
+            1
+        } else {
+            from
+        };
+        let mut replay = VecDeque::new();
+        for record in reader {
+            let record = record.map_err(fmt)?;
+            if record.seq >= replay_from {
+                replay.push_back((record.seq, record.payload.to_vec()));
+            }
+        }
+        let lagged = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = if self.has(Flaw::UnboundedQueue) {
+            let (tx, rx) = mpsc::channel();
+            (Queue::Unbounded(tx), rx)
+        } else {
+            let (tx, rx) = mpsc::sync_channel(self.queue);
+            (Queue::Bounded(tx), rx)
+        };
+        let live = Live {
+            tx,
+            lagged: Arc::clone(&lagged),
+        };
+        if self.has(Flaw::RegisterAfterRead) {
+            drop(inner);
+            thread::sleep(Duration::from_millis(1));
+            inner = self.lock();
+        }
+        inner.live.push(live);
+        Ok(Subscription {
+            replay,
+            next: from,
+            live: rx,
+            lagged,
+        })
+    }
+
+    fn prune(&self, after: u64) -> Result<(), Error> {
+        if self.has(Flaw::PruneIgnored) {
+            return Ok(());
+        }
+        let mut inner = self.lock();
+        let bytes = fs::read(&inner.path).map_err(io)?;
+        let base = (after + 1).min(inner.next_seq);
+        let mut out = Header::new(base).encode().to_vec();
+        for record in Reader::new(&bytes).map_err(fmt)? {
+            let record = record.map_err(fmt)?;
+            if record.seq >= base {
+                encode_record(record.seq, record.payload, &mut out).map_err(fmt)?;
+            }
+        }
+        let tmp = inner.path.with_extension("prune");
+        fs::write(&tmp, &out).map_err(io)?;
+        fs::rename(&tmp, &inner.path).map_err(io)?;
+        inner.file = OpenOptions::new()
+            .append(true)
+            .open(&inner.path)
+            .map_err(io)?;
+        Ok(())
+    }
+
+    fn close(&self) -> Result<(), Error> {
+        let mut inner = self.lock();
+        if !self.has(Flaw::NoFlushOnClose) {
+            Self::write_pending(&mut inner)?;
+        }
+        inner.closed = true;
+        inner.live.clear();
+        Ok(())
+    }
+}
+
+impl SpecSubscription for Subscription {
+    fn recv_within(&mut self, limit: Duration) -> Result<Option<Event>, Error> {
+        if let Some((seq, payload)) = self.replay.pop_front() {
+            self.next = seq + 1;
+            return Ok(Some((seq, payload)));
+        }
+        loop {
+            match self.live.recv_timeout(limit) {
+                Ok((seq, _)) if seq < self.next => continue,
+                Ok((seq, payload)) => {
+                    self.next = seq + 1;
+                    return Ok(Some((seq, payload)));
+                }
+                Err(RecvTimeoutError::Timeout) => return Ok(None),
+                Err(RecvTimeoutError::Disconnected) if self.lagged.load(Ordering::Acquire) => {
+                    return Err(Error::Lagged {
+                        last_seq: self.next - 1,
+                    });
+                }
+                Err(RecvTimeoutError::Disconnected) => return Err(Error::Closed),
+            }
+        }
+    }
+}
+
+bothways_spec::broken_tests! {
+    pattern: journal, flaws: Flaw, build: |flaw| Imp { flaw: Some(flaw) };
+    register_after_read_fails_handover_is_gapless_and_once:
+        RegisterAfterRead => handover_is_gapless_and_once, "in order, each once";
+    replay_from_start_fails_resume_from_sequence:
+        ReplayFromStart => resume_from_sequence, "events 40..=100 in order, each once";
+    past_end_starts_at_end_fails_subscribe_past_end_waits:
+        PastEndStartsAtEnd => subscribe_past_end_waits, "nothing before event 15 exists";
+    no_flush_on_close_fails_every_durability_reads_back:
+        NoFlushOnClose => every_durability_reads_back, "events 1..=400";
+    torn_tail_kept_fails_reopen_cuts_torn_tail_and_continues:
+        TornTailKept => reopen_cuts_torn_tail_and_continues, "subscribe to succeed";
+    ack_before_write_fails_acknowledged_appends_survive_sigkill:
+        AckBeforeWrite => acknowledged_appends_survive_sigkill, "every acknowledged event";
+    corruption_is_torn_fails_flipped_bit_is_typed_error_at_offset:
+        CorruptionIsTorn => flipped_bit_is_typed_error_at_offset, "a format error at offset 128";
+    short_file_is_new_fails_truncated_header_is_typed_error:
+        ShortFileIsNew => truncated_header_is_typed_error, "a format error at offset 0";
+    magic_unchecked_fails_wrong_magic_is_typed_error:
+        MagicUnchecked => wrong_magic_is_typed_error, "a format error at offset 0";
+    version_unchecked_fails_newer_version_is_typed_error:
+        VersionUnchecked => newer_version_is_typed_error, "a format error at offset 8";
+    unbounded_queue_fails_slow_subscriber_lags_with_bounded_memory:
+        UnboundedQueue => slow_subscriber_lags_with_bounded_memory, "at most 64 queued events";
+    prune_ignored_fails_prune_keeps_only_later_events:
+        PruneIgnored => prune_keeps_only_later_events, "Pruned { first: 31 }";
+}
+
+/// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
+/// variant's failure above comes from its one flaw.
+mod baseline {
+    bothways_spec::journal_suite!(threads: || Ok::<_, std::convert::Infallible>(
+        super::Imp { flaw: None }
+    ));
+}
