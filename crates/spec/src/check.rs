@@ -6,6 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+/// The unit that marks [`Figure::skipped`].
+const SKIPPED: &str = "(skipped)";
+
 /// One measured figure of a check: a name, a value and its unit.
 ///
 /// ```
@@ -37,6 +40,22 @@ impl Figure {
     /// A duration, in microseconds.
     pub fn micros(name: &'static str, d: Duration) -> Self {
         Figure::new(name, d.as_secs_f64() * 1e6, "µs")
+    }
+
+    /// The one figure of a check that could not run here, saying why; the runner shows the
+    /// verdict as "skipped", not "pass".
+    ///
+    /// ```
+    /// let f = bothways_spec::Figure::skipped("cannot re-execute a child");
+    /// assert!(f.is_skipped());
+    /// ```
+    pub fn skipped(why: &'static str) -> Self {
+        Figure::new(why, 0.0, SKIPPED)
+    }
+
+    /// Whether this figure marks a skipped check.
+    pub fn is_skipped(&self) -> bool {
+        self.unit == SKIPPED
     }
 
     /// A count of things (threads, files, answers).
