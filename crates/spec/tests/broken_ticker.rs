@@ -318,8 +318,9 @@ bothways_spec::broken_tests! {
     pattern: ticker, flaws: Flaw, build: |flaw| Imp { flaw: Some(flaw) };
     fresh_decoder_per_read_fails_batches_concatenate_to_input:
         FreshDecoderPerRead => batches_concatenate_to_input, "100000 events, in order";
-    no_final_flush_fails_batches_concatenate_to_input:
-        NoFinalFlush => batches_concatenate_to_input, "100000 events, in order";
+    // NoFinalFlush is not listed against batches_concatenate_to_input: with its 1 ms tick, a
+    // tick may hand on the last events before the close is seen, so the missing final flush
+    // would fail that check only sometimes. source_end_flushes_and_exits catches it every time.
     ticks_only_on_events_fails_batch_is_handed_on_while_idle:
         TicksOnlyOnEvents => batch_is_handed_on_while_idle, "the 3 events";
     ignores_cap_fails_full_batch_is_handed_on_at_once:
