@@ -72,6 +72,9 @@ impl Gate {
     }
 
     /// Whether anyone is asking for a pause, without taking the watch's lock.
+    // Inline: called once per item by the worker's loop, which is compiled in the caller's
+    // crate, where a call across crates is not inlined without this.
+    #[inline]
     pub(crate) fn asked(&self) -> bool {
         self.asked.load(Ordering::Acquire)
     }

@@ -67,13 +67,21 @@ impl Gate {
     }
 
     /// Worker side, between two items: parks while anyone wants a pause, acknowledging first.
+    #[inline]
     pub(crate) fn safe_point(&self) {
-        // Nobody asking: the common case costs one atomic load, not a lock. A pauser who comes
-        // just after this load is served at the next safe point; meanwhile it waits, as for an
-        // item in progress.
-        if !self.asked() {
-            return;
+        // Nobody asking: the common case costs one atomic load, not a lock, nor a call (the
+        // worker's loop is compiled in the caller's crate). A pauser who comes just after this
+        // load is served at the next safe point; meanwhile it waits, as for an item in
+        // progress.
+        if self.asked() {
+            self.park();
         }
+    }
+
+    /// The rest of [`safe_point`](Self::safe_point), out of line: parks while anyone wants a
+    /// pause.
+    #[cold]
+    fn park(&self) {
         let mut state = self.lock();
         if state.pausers == 0 {
             return;
@@ -100,6 +108,9 @@ impl Gate {
     }
 
     /// Whether anyone is asking for a pause, without taking the lock.
+    // Inline: called once per item by the worker's loop, which is compiled in the caller's
+    // crate, where a call across crates is not inlined without this.
+    #[inline]
     pub(crate) fn asked(&self) -> bool {
         self.asked.load(Ordering::Acquire)
     }

@@ -56,10 +56,17 @@ impl Worker {
             .spawn({
                 let gate = Arc::clone(&gate);
                 move || {
-                    // Also reached if the loop itself unwinds: pausers are told the worker
-                    // stopped instead of waiting for it forever.
+                    // Also reached should anything unwind past the `catch_unwind` below: pausers
+                    // are told the worker stopped instead of waiting for it forever.
                     let _exit = ExitOnDrop(Arc::clone(&gate));
-                    let exit = run(&gate, &input, &woken, effect);
+                    // One `catch_unwind` around the whole loop, not one per item: a panicking
+                    // effect ends the loop either way, and the happy path pays nothing per item.
+                    let exit =
+                        match catch_unwind(AssertUnwindSafe(|| run(&gate, &input, &woken, effect)))
+                        {
+                            Ok(exit) => exit,
+                            Err(payload) => Exit::Panicked(panic_text(payload.as_ref())),
+                        };
                     gate.exit(exit);
                 }
             })?;
@@ -127,39 +134,42 @@ fn run<T>(
         match item {
             Ok(item) => {
                 // The item runs to its end: nothing here looks at the count until the next
-                // turn of the loop, so no item is ever split by a pause.
-                let applied = catch_unwind(AssertUnwindSafe(|| effect(item)));
-                if let Err(payload) = applied {
-                    return Exit::Panicked(panic_text(payload.as_ref()));
-                }
+                // turn of the loop, so no item is ever split by a pause. A panic unwinds out of
+                // the loop, to the `catch_unwind` in `spawn`.
+                effect(item);
             }
             Err(()) => return Exit::Stopped,
         }
     }
 }
 
-/// How many times an empty input is looked at again before the worker blocks.
-const LOOKS: u32 = 16;
+/// The steps of crossbeam's own `Backoff`, which its `recv` runs through before it parks: spin
+/// (twice as long each step) up to step `SPIN_LIMIT`, then yield the thread up to step
+/// `YIELD_LIMIT`, then give up.
+const SPIN_LIMIT: u32 = 6;
+/// See [`SPIN_LIMIT`].
+const YIELD_LIMIT: u32 = 10;
 
-/// `try_recv`, looking again a few times if the input is empty — briefly spinning, then
-/// yielding, as crossbeam's own `recv` does before it parks — unless a pause is asked. A
-/// blocking `select!` over two channels costs far more than a `recv` on one, and a worker
-/// that keeps pace with its producer would otherwise pay it for nearly every item.
+/// `try_recv`, looking again while the input is empty — spinning, then yielding, step for step
+/// as crossbeam's own `recv` does before it parks — unless a pause is asked. A blocking
+/// `select!` over two channels costs more than a `recv` on one, and a worker that keeps pace
+/// with its producer would otherwise pay it for nearly every item; with the same steps, the
+/// worker and a bare `for item in input` loop wait alike.
 fn try_recv_briefly<T>(gate: &Gate, input: &Receiver<T>) -> Result<T, TryRecvError> {
-    let mut looks = 0;
+    let mut step = 0;
     loop {
         let item = input.try_recv();
-        if !matches!(item, Err(TryRecvError::Empty)) || looks == LOOKS || gate.asked() {
+        if !matches!(item, Err(TryRecvError::Empty)) || step > YIELD_LIMIT || gate.asked() {
             return item;
         }
-        if looks < 6 {
-            for _ in 0..1u32 << looks {
+        if step <= SPIN_LIMIT {
+            for _ in 0..1u32 << step {
                 std::hint::spin_loop();
             }
         } else {
             thread::yield_now();
         }
-        looks += 1;
+        step += 1;
     }
 }
 
