@@ -1,8 +1,10 @@
 //! One file format, two styles: a journal written by the async crate replays through the
-//! threads crate event for event, and the other way round — including after a torn tail.
+//! threads crate event for event, and the other way round — including after a torn tail; and
+//! one TCP protocol: each style's client follows the other style's server.
 
 #![cfg(all(feature = "async", feature = "threads"))]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bothways_journal_async as aj;
@@ -95,4 +97,65 @@ fn both_styles_write_the_same_bytes() {
     }
     journal.close().unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&t).unwrap());
+}
+
+#[test]
+fn async_client_follows_threads_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal =
+        Arc::new(tj::Journal::open(dir.path().join("events"), tj::Options::default()).unwrap());
+    for seq in 1..=10 {
+        journal.append(&event(seq)).unwrap();
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = Arc::clone(&journal);
+    std::thread::spawn(move || tj::tcp::serve(server, listener));
+    let runtime = runtime();
+    let mut client = runtime.block_on(aj::tcp::Client::connect(addr, 5)).unwrap();
+    for seq in 5..=10 {
+        let got = runtime.block_on(client.recv()).unwrap();
+        assert_eq!((got.seq, got.payload), (seq, event(seq)));
+    }
+    // Live, after the history.
+    assert_eq!(journal.append(&event(11)).unwrap(), 11);
+    let got = runtime.block_on(client.recv()).unwrap();
+    assert_eq!((got.seq, got.payload), (11, event(11)));
+    journal.close().unwrap();
+    assert!(matches!(
+        runtime.block_on(client.recv()),
+        Err(aj::Error::Closed)
+    ));
+}
+
+#[test]
+fn threads_client_follows_async_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = runtime();
+    let journal = runtime.block_on(async {
+        let journal = Arc::new(
+            aj::Journal::open(dir.path().join("events"), aj::Options::default())
+                .await
+                .unwrap(),
+        );
+        for seq in 1..=10 {
+            journal.append(&event(seq)).await.unwrap();
+        }
+        journal
+    });
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    runtime.spawn(aj::tcp::serve(Arc::clone(&journal), listener));
+    let mut client = tj::tcp::Client::connect(addr, 5).unwrap();
+    for seq in 5..=10 {
+        let got = client.recv().unwrap();
+        assert_eq!((got.seq, got.payload), (seq, event(seq)));
+    }
+    assert_eq!(runtime.block_on(journal.append(&event(11))).unwrap(), 11);
+    let got = client.recv().unwrap();
+    assert_eq!((got.seq, got.payload), (11, event(11)));
+    runtime.block_on(journal.close()).unwrap();
+    assert!(matches!(client.recv(), Err(tj::Error::Closed)));
 }

@@ -15,7 +15,7 @@ use bothways_spec::journal::{
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
 
-use crate::{Durability, Error, Journal, Options, Subscription};
+use crate::{Durability, Error, Journal, Options, Subscription, tcp};
 
 /// How many worker threads the `multi_thread` runtime runs: the machine's two cores.
 pub const WORKERS: usize = 2;
@@ -109,11 +109,12 @@ pub fn to_spec(e: Error) -> Spec {
     }
 }
 
-/// An open journal and the runtime it runs on.
+/// An open journal and the runtime it runs on, shared with the TCP server the suite may start
+/// for it.
 #[derive(Debug)]
 pub struct Opened {
     runtime: Arc<Runtime>,
-    journal: Journal,
+    journal: Arc<Journal>,
 }
 
 /// A subscription and the runtime it is awaited on.
@@ -143,7 +144,7 @@ impl JournalSpec for Conformance {
             .map_err(to_spec)?;
         Ok(Opened {
             runtime: Arc::clone(&self.runtime),
-            journal,
+            journal: Arc::new(journal),
         })
     }
 
@@ -197,6 +198,20 @@ impl SpecJournal for Opened {
 
     fn close(&self) -> Result<(), Spec> {
         self.runtime.block_on(self.journal.close()).map_err(to_spec)
+    }
+
+    fn serve_tcp(&self, listener: std::net::TcpListener) -> Result<(), Spec> {
+        let journal = Arc::clone(&self.journal);
+        // Async: the accept loop is a task on the journal's runtime, dropped with it; tokio
+        // takes the std listener once it is non-blocking, inside the runtime.
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| to_spec(e.into()))?;
+        let _guard = self.runtime.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|e| to_spec(e.into()))?;
+        self.runtime.spawn(tcp::serve(journal, listener));
+        Ok(())
     }
 }
 

@@ -244,6 +244,9 @@ pub(crate) fn effect(
             if !state.waiting.is_empty() && (input.is_empty() || state.waiting.len() >= GROUP_MAX) {
                 // Appenders just answered are still waking up to send their next event: one
                 // yield lets them, so the fsync below is shared by more of them.
+                // Async: one yield is enough, as they are tasks already queued on this runtime
+                // and run before the writer is polled again; the threads writer instead waits
+                // (bounded) for OS threads to wake.
                 if input.is_empty() {
                     drop(state);
                     tokio::task::yield_now().await;

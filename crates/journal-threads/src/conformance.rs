@@ -1,8 +1,11 @@
 //! This crate's implementation of the shared suite's [`JournalSpec`], behind the `spec` feature
 //! so that users of the crate do not pull the suite in.
 
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
+use std::thread;
 use std::time::Duration;
 
 use bothways_spec::journal::{
@@ -10,7 +13,7 @@ use bothways_spec::journal::{
     SpecJournal, SpecSubscription,
 };
 
-use crate::{Durability, Error, Journal, Options, Subscription};
+use crate::{Durability, Error, Journal, Options, Subscription, tcp};
 
 /// The threads journal, as the suite drives it.
 ///
@@ -55,10 +58,24 @@ pub fn to_spec(e: Error) -> Spec {
     }
 }
 
-impl JournalSpec for Conformance {
-    type Journal = Journal;
+/// An open journal, shared with the TCP server the suite may start for it.
+#[derive(Debug)]
+pub struct Opened {
+    journal: Arc<Journal>,
+}
 
-    fn open(&self, path: &Path, durability: SpecDurability, queue: usize) -> Result<Journal, Spec> {
+impl Drop for Opened {
+    fn drop(&mut self) {
+        // Threads: a TCP server thread may still hold the journal, so dropping this handle
+        // would not drop (and so close) it; closing twice is harmless.
+        let _ = self.journal.close();
+    }
+}
+
+impl JournalSpec for Conformance {
+    type Journal = Opened;
+
+    fn open(&self, path: &Path, durability: SpecDurability, queue: usize) -> Result<Opened, Spec> {
         let durability = match durability {
             SpecDurability::None => Durability::None,
             SpecDurability::Flush => Durability::Flush,
@@ -69,7 +86,10 @@ impl JournalSpec for Conformance {
             subscriber_queue: queue,
             ..Options::default()
         };
-        Journal::open(path, options).map_err(to_spec)
+        let journal = Journal::open(path, options).map_err(to_spec)?;
+        Ok(Opened {
+            journal: Arc::new(journal),
+        })
     }
 
     fn name(&self) -> String {
@@ -90,27 +110,38 @@ impl JournalSpec for Conformance {
     }
 }
 
-impl SpecJournal for Journal {
+impl SpecJournal for Opened {
     type Subscription = Subscription;
 
     fn append(&self, event: &[u8]) -> Result<u64, Spec> {
-        Journal::append(self, event).map_err(to_spec)
+        self.journal.append(event).map_err(to_spec)
     }
 
     fn flush(&self) -> Result<(), Spec> {
-        Journal::flush(self).map_err(to_spec)
+        self.journal.flush().map_err(to_spec)
     }
 
     fn subscribe(&self, from: u64) -> Result<Subscription, Spec> {
-        Journal::subscribe(self, from).map_err(to_spec)
+        self.journal.subscribe(from).map_err(to_spec)
     }
 
     fn prune(&self, after: u64) -> Result<(), Spec> {
-        Journal::prune(self, after).map_err(to_spec)
+        self.journal.prune(after).map_err(to_spec)
     }
 
     fn close(&self) -> Result<(), Spec> {
-        Journal::close(self).map_err(to_spec)
+        self.journal.close().map_err(to_spec)
+    }
+
+    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Spec> {
+        let journal = Arc::clone(&self.journal);
+        // Threads: the accept loop blocks a thread of its own; it ends with the process, as
+        // `serve` runs until `accept` fails.
+        thread::Builder::new()
+            .name("journal-tcp".into())
+            .spawn(move || tcp::serve(journal, listener))
+            .map(drop)
+            .map_err(|e| to_spec(e.into()))
     }
 }
 

@@ -6,9 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 use bothways_journal_format::{Event, HEADER_LEN, Header, Reader, encode_record};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
 
 use crate::{Durability, Error};
 
@@ -53,6 +54,12 @@ pub(crate) struct State {
     pub(crate) next_seq: u64,
     pub(crate) subscribers: Vec<Live>,
     waiting: Vec<Ack>,
+    /// How many appenders the last fsync answered, and how long it took: the group the writer
+    /// expects back, and how long it may wait for it.
+    last_group: usize,
+    last_fsync: Duration,
+    /// When the writer stops waiting for the rest of the group.
+    group_deadline: Option<Instant>,
     failed: Option<String>,
 }
 
@@ -71,6 +78,9 @@ impl State {
             next_seq,
             subscribers: Vec::new(),
             waiting: Vec::new(),
+            last_group: 0,
+            last_fsync: Duration::ZERO,
+            group_deadline: None,
             failed: None,
         }
     }
@@ -146,7 +156,11 @@ impl State {
     }
 
     fn answer_waiting(&mut self) {
+        let start = Instant::now();
         let result = self.flush(true).map_err(|e| e.to_string());
+        self.last_fsync = start.elapsed();
+        self.last_group = self.waiting.len();
+        self.group_deadline = None;
         for ack in self.waiting.drain(..) {
             let _ = ack.send(result.clone());
         }
@@ -196,6 +210,11 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
 
 /// The worker's effect: applies one command, then, if appenders wait for an fsync and no
 /// other command is queued behind this one, fsyncs once for all of them (group commit).
+///
+/// The appenders the last fsync answered are still waking up when the writer's input first
+/// runs dry: fsyncing then would answer one or two of them and leave the rest for the next
+/// fsync, halving the group. So while fewer than that group wait, the writer gives them up to
+/// the last fsync's duration to come back — a late one would wait a whole fsync anyway.
 pub(crate) fn effect(
     state: Arc<Mutex<State>>,
     input: Receiver<Command>,
@@ -224,18 +243,31 @@ pub(crate) fn effect(
                 state.subscribers.clear();
             }
         }
-        if !state.waiting.is_empty() && (input.is_empty() || state.waiting.len() >= GROUP_MAX) {
-            // Appenders just answered are still waking up to send their next event: one yield
-            // lets them, so the fsync below is shared by more of them.
-            if input.is_empty() {
+        if state.waiting.is_empty() {
+            return;
+        }
+        if state.waiting.len() < GROUP_MAX {
+            if !input.is_empty() {
+                return; // take what is queued first: it shares this fsync
+            }
+            if state.waiting.len() < state.last_group {
+                let patience = state.last_fsync;
+                let deadline = *state
+                    .group_deadline
+                    .get_or_insert_with(|| Instant::now() + patience);
                 drop(state);
-                std::thread::yield_now();
-                state = lock(&state_arc);
-                if !input.is_empty() && state.waiting.len() < GROUP_MAX {
+                // Threads: the writer sleeps until the input has a command or the deadline
+                // passes, without taking the command: the worker's loop takes it, so a pause
+                // still falls between two commands. A closed input is "ready" too, but empty:
+                // then the waiting appenders are answered now, not dropped.
+                let mut ready = Select::new();
+                ready.recv(&input);
+                if ready.ready_deadline(deadline).is_ok() && !input.is_empty() {
                     return;
                 }
+                state = lock(&state_arc);
             }
-            state.answer_waiting();
         }
+        state.answer_waiting();
     }
 }

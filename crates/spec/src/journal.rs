@@ -1,10 +1,12 @@
 //! The journal pattern's contract: appends get contiguous sequence numbers, a subscriber gets
-//! the file's events then the live ones with no gap and no duplicate, acknowledged events
-//! survive a SIGKILL, a damaged file is a typed error naming its offset, and a slow subscriber
-//! is cut off with `Lagged` instead of growing memory or stalling the writer.
+//! the file's events then the live ones with no gap and no duplicate (in process and over TCP),
+//! acknowledged events survive a SIGKILL, a damaged file is a typed error naming its offset,
+//! and a slow subscriber is cut off with `Lagged` instead of growing memory or stalling the
+//! writer.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,7 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
 use bothways_journal_format::{HEADER_LEN, RECORD_HEADER_LEN};
+use bothways_wire::{FrameDecoder, frame};
 
 use crate::check::{Check, CheckResult, Failure, Figure, ensure};
 
@@ -118,6 +122,11 @@ pub trait SpecJournal: Send + Sync + 'static {
     fn prune(&self, after: u64) -> Result<(), Error>;
     /// Flushes and closes the journal.
     fn close(&self) -> Result<(), Error>;
+    /// Serves subscribers over TCP on `listener` (bound by the check, on loopback) with the
+    /// implementation's own server, in the background; returns once it is serving. The
+    /// server may outlive the journal's close: each client it still has then sees the
+    /// connection end.
+    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Error>;
 }
 
 /// A subscription, stated as a blocking call.
@@ -205,6 +214,10 @@ macro_rules! __journal_checks {
             newer_version_is_typed_error,
             slow_subscriber_lags_with_bounded_memory,
             prune_keeps_only_later_events,
+            tcp_subscriber_gets_history_then_live,
+            tcp_slow_subscriber_lags_and_resumes,
+            tick_flushes_without_a_call,
+            oversized_event_is_typed_error,
         }
     };
 }
@@ -857,6 +870,366 @@ pub fn prune_keeps_only_later_events<T: JournalSpec>(imp: &T) -> CheckResult {
     )?;
     let mut sub = call("subscribe", journal.subscribe(31))?;
     expect_range(&mut sub, 31, 52, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
+}
+
+/// What a raw TCP client of the journal's protocol read next.
+#[derive(Debug)]
+enum Frame {
+    Event(u64, Vec<u8>),
+    Lagged(u64),
+    /// The server closed the connection.
+    End,
+    /// Nothing within the limit.
+    Nothing,
+}
+
+/// A TCP subscriber written here, from the protocol's bytes alone (`bothways-wire` frames of
+/// `bothways_journal_format::wire` messages), so the check tests what goes over the socket
+/// rather than the implementation's own client.
+struct TcpSub {
+    stream: TcpStream,
+    decoder: FrameDecoder,
+    pending: VecDeque<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl TcpSub {
+    fn connect(addr: SocketAddr, from: u64) -> Result<TcpSub, Failure> {
+        let fail =
+            |e: std::io::Error| Failure::new("a TCP connection to the journal", e.to_string());
+        let mut stream = TcpStream::connect(addr).map_err(fail)?;
+        let mut out = Vec::new();
+        frame::encode(&wire::subscribe_frame(from), &mut out)
+            .map_err(|e| Failure::new("a subscribe frame to encode", e.to_string()))?;
+        stream.write_all(&out).map_err(fail)?;
+        Ok(TcpSub {
+            stream,
+            decoder: FrameDecoder::new(MAX_FRAME),
+            pending: VecDeque::new(),
+            buf: vec![0; 64 << 10],
+        })
+    }
+
+    fn next(&mut self, limit: Duration) -> Result<Frame, Failure> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(payload) = self.pending.pop_front() {
+                return match wire::decode_server(&payload) {
+                    Ok(ServerMessage::Event(event)) => Ok(Frame::Event(event.seq, event.payload)),
+                    Ok(ServerMessage::Lagged { last_seq }) => Ok(Frame::Lagged(last_seq)),
+                    Err(len) => Err(Failure::new(
+                        "well-formed server frames",
+                        format!("a malformed frame of {len} bytes"),
+                    )),
+                };
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Frame::Nothing);
+            }
+            self.stream
+                .set_read_timeout(Some(left))
+                .map_err(|e| Failure::new("a read timeout on the socket", e.to_string()))?;
+            let n = match self.stream.read(&mut self.buf) {
+                Ok(0) => return Ok(Frame::End),
+                Ok(n) => n,
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Ok(Frame::Nothing);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A reset is how a server that closed with unread bytes ends the connection.
+                Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(Frame::End),
+                Err(e) => return Err(Failure::new("the socket to read", e.to_string())),
+            };
+            let mut input = &self.buf[..n];
+            while let Some(payload) = self
+                .decoder
+                .decode(&mut input)
+                .map_err(|e| Failure::new("well-formed server frames", e.to_string()))?
+            {
+                self.pending.push_back(payload);
+            }
+        }
+    }
+
+    /// Receives frames until event `last`, checking they are exactly `from..=last`, in order,
+    /// once each, with the bytes `expect` gives.
+    fn expect_range(
+        &mut self,
+        from: u64,
+        last: u64,
+        expect: impl Fn(u64) -> Vec<u8>,
+    ) -> Result<(), Failure> {
+        let mut next = from;
+        while next <= last {
+            match self.next(ANSWER_WITHIN)? {
+                Frame::Event(seq, bytes) => {
+                    ensure(
+                        seq == next,
+                        &format!("TCP events {from}..={last} in order, each once"),
+                        || format!("{seq} where {next} was due"),
+                    )?;
+                    ensure(
+                        bytes == expect(seq),
+                        &format!("TCP event {seq}'s own bytes"),
+                        || format!("{} bytes", bytes.len()),
+                    )?;
+                    next += 1;
+                }
+                other => {
+                    return Err(Failure::new(
+                        format!("TCP events {from}..={last}"),
+                        format!("{other:?} where {next} was due"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A loopback listener on a port the system picks.
+fn serve<J: SpecJournal>(journal: &J) -> Result<SocketAddr, Failure> {
+    let listener = TcpListener::bind(("127.0.0.1", 0))
+        .map_err(|e| Failure::new("a loopback listener", e.to_string()))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::new("the listener's address", e.to_string()))?;
+    call("serve_tcp", journal.serve_tcp(listener))?;
+    Ok(addr)
+}
+
+/// Events in the TCP handover check; the first [`TCP_HISTORY`] are in the file before the
+/// client connects, the rest are appended while it connects and reads.
+pub const TCP_EVENTS: u64 = 5_000;
+/// Events appended before the TCP client of the handover check connects.
+pub const TCP_HISTORY: u64 = 100;
+
+/// Check 13: over TCP, with `bothways-wire` frames: after 100 events, a client subscribing from
+/// 40 while a producer appends up to 5,000 gets exactly 40..=5,000, in order, once each, then
+/// nothing, then the next event when it is appended; a client from past the end gets nothing
+/// until that event exists, then exactly it; when the journal closes, the connection ends.
+pub fn tcp_subscriber_gets_history_then_live<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, 1 << 16)?);
+    for seq in 1..=TCP_HISTORY {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let addr = serve(journal.as_ref())?;
+    let start = Instant::now();
+    let producer = {
+        let journal = Arc::clone(&journal);
+        thread::spawn(move || -> Result<(), Failure> {
+            for seq in TCP_HISTORY + 1..=TCP_EVENTS {
+                let got = call("append", journal.append(&payload(seq)))?;
+                ensure(got == seq, "sequence numbers in append order", || {
+                    format!("{got} for the {seq}th")
+                })?;
+            }
+            Ok(())
+        })
+    };
+    let mut client = TcpSub::connect(addr, 40)?;
+    let received = client.expect_range(40, TCP_EVENTS, payload);
+    producer
+        .join()
+        .map_err(|_| Failure::new("the producer to finish", "a panic"))??;
+    received?;
+    let elapsed = start.elapsed();
+    let extra = client.next(QUIET)?;
+    ensure(
+        matches!(extra, Frame::Nothing),
+        &format!("nothing over TCP after event {TCP_EVENTS}"),
+        || format!("{extra:?}"),
+    )?;
+    // A client from past the end: nothing until its event exists.
+    let ahead = TCP_EVENTS + 3;
+    let mut early = TcpSub::connect(addr, ahead)?;
+    for seq in TCP_EVENTS + 1..ahead {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    client.expect_range(TCP_EVENTS + 1, ahead - 1, payload)?;
+    let none = early.next(QUIET)?;
+    ensure(
+        matches!(none, Frame::Nothing),
+        &format!("nothing over TCP before event {ahead} exists"),
+        || format!("{none:?}"),
+    )?;
+    call("append", journal.append(&payload(ahead)))?;
+    early.expect_range(ahead, ahead, payload)?;
+    client.expect_range(ahead, ahead, payload)?;
+    call("close", journal.close())?;
+    for (name, sub) in [("the first", &mut client), ("the second", &mut early)] {
+        let end = sub.next(ANSWER_WITHIN)?;
+        ensure(
+            matches!(end, Frame::End),
+            &format!("{name} TCP connection to end when the journal closes"),
+            || format!("{end:?}"),
+        )?;
+    }
+    Ok(vec![
+        Figure::count("events over TCP", (TCP_EVENTS - 40 + 1) as i64, "events"),
+        Figure::millis("handover over TCP", elapsed),
+    ])
+}
+
+/// The queue of the subscriber in the TCP lag check.
+pub const TCP_QUEUE: usize = 64;
+/// Events of [`TCP_EVENT_LEN`] bytes appended past the stalled TCP client: 16 MiB, four times
+/// what loopback socket buffers hold for a client that does not read (Linux grows a receive
+/// buffer only as its reader reads, and send buffers stop at 4 MiB by default), so the
+/// server's queue must fill.
+pub const TCP_LAG_EVENTS: u64 = 16_000;
+/// The size of each event in the TCP lag check.
+pub const TCP_EVENT_LEN: usize = 1024;
+
+fn big_payload(seq: u64) -> Vec<u8> {
+    let mut bytes = payload(seq);
+    bytes.resize(TCP_EVENT_LEN, b'.');
+    bytes
+}
+
+/// Check 14: a TCP client with a server-side queue of 64 reads event 1, then stops reading
+/// while 16,000 events of 1 KiB are appended: every append returns (the writer never waits for
+/// the client) within the usual bound. When the client reads again it gets 1..=k in order,
+/// then the typed `Lagged { last_seq: k }` frame with k short of the end (the server held a
+/// bounded amount for it, not everything), then the end of the connection; a new client from
+/// `k + 1` gets the rest, then live events.
+pub fn tcp_slow_subscriber_lags_and_resumes<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, TCP_QUEUE)?);
+    let addr = serve(journal.as_ref())?;
+    let mut slow = TcpSub::connect(addr, 1)?;
+    call("append", journal.append(&big_payload(1)))?;
+    // Once event 1 has come, the server has subscribed: what follows goes through its queue.
+    slow.expect_range(1, 1, big_payload)?;
+    let start = Instant::now();
+    let (done, finished) = std::sync::mpsc::channel();
+    {
+        let journal = Arc::clone(&journal);
+        thread::spawn(move || {
+            let result = (2..=TCP_LAG_EVENTS)
+                .try_for_each(|seq| journal.append(&big_payload(seq)).map(drop))
+                .and_then(|()| journal.flush());
+            let _ = done.send(result);
+        });
+    }
+    // Generous: 16 MiB through the page cache and the CRC, on a noisy machine.
+    let limit = ANSWER_WITHIN * 3;
+    match finished.recv_timeout(limit) {
+        Ok(result) => call("append", result)?,
+        Err(_) => {
+            return Err(Failure::new(
+                format!("{TCP_LAG_EVENTS} appends past a stalled TCP client to return"),
+                format!("still appending after {limit:?}"),
+            ));
+        }
+    }
+    let appending = start.elapsed();
+    let mut got = 1u64;
+    let last_seq = loop {
+        match slow.next(ANSWER_WITHIN)? {
+            Frame::Event(seq, _) => {
+                ensure(seq == got + 1, "TCP events in order before the cut", || {
+                    format!("{seq} after {got}")
+                })?;
+                got = seq;
+            }
+            Frame::Lagged(last_seq) => break last_seq,
+            other => {
+                return Err(Failure::new(
+                    "a typed Lagged frame after the stalled client's events",
+                    format!("{other:?} after event {got}"),
+                ));
+            }
+        }
+    };
+    ensure(
+        last_seq == got,
+        "Lagged to name the last event the client received",
+        || format!("last_seq {last_seq} after event {got}"),
+    )?;
+    ensure(
+        last_seq < TCP_LAG_EVENTS,
+        &format!("Lagged before event {TCP_LAG_EVENTS}: a bounded amount held for the client"),
+        || format!("Lagged at {last_seq}"),
+    )?;
+    let end = slow.next(ANSWER_WITHIN)?;
+    ensure(
+        matches!(end, Frame::End),
+        "the connection to end after the Lagged frame",
+        || format!("{end:?}"),
+    )?;
+    let mut again = TcpSub::connect(addr, last_seq + 1)?;
+    again.expect_range(last_seq + 1, TCP_LAG_EVENTS, big_payload)?;
+    let live = call("append", journal.append(&big_payload(TCP_LAG_EVENTS + 1)))?;
+    again.expect_range(live, live, big_payload)?;
+    call("close", journal.close())?;
+    Ok(vec![
+        Figure::count("received before the cut", got as i64, "events"),
+        Figure::millis("appending 16 MiB past a stalled TCP client", appending),
+    ])
+}
+
+/// How many events the records in `path` hold, or `None` if it cannot be read as a journal.
+fn events_in_file(path: &Path) -> Option<u64> {
+    let bytes = std::fs::read(path).ok()?;
+    let found = bothways_journal_format::scan(&bytes).ok()?;
+    Some(found.next_seq - found.header.base_seq)
+}
+
+/// Check 15: events appended and never flushed by a call reach the file on the writer's
+/// periodic tick: five appends, no `flush`, no `close`, and the file, read directly, holds all
+/// five within the usual bound.
+pub fn tick_flushes_without_a_call<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    for seq in 1..=5 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let start = Instant::now();
+    let mut seen = events_in_file(&dir.file());
+    while seen != Some(5) && start.elapsed() < ANSWER_WITHIN {
+        thread::sleep(Duration::from_millis(5));
+        seen = events_in_file(&dir.file());
+    }
+    let waited = start.elapsed();
+    ensure(
+        seen == Some(5),
+        &format!("the 5 appended events in the file within {ANSWER_WITHIN:?}, without a flush"),
+        || format!("{seen:?} events"),
+    )?;
+    call("close", journal.close())?;
+    Ok(vec![Figure::millis("until the file held them", waited)])
+}
+
+/// Check 16: an event larger than the format's maximum is refused with a typed error (no
+/// panic, nothing written) and takes no sequence number: the next event gets 1, and a replay
+/// gives exactly it.
+pub fn oversized_event_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    let huge = vec![0u8; bothways_journal_format::MAX_PAYLOAD as usize + 1];
+    let refused = journal.append(&huge);
+    ensure(
+        matches!(refused, Err(Error::Format { .. })),
+        "an event past the maximum refused with a typed format error",
+        || format!("{refused:?}"),
+    )?;
+    let seq = call("append", journal.append(&payload(1)))?;
+    ensure(
+        seq == 1,
+        "the refused event to take no sequence number",
+        || format!("the next event got {seq}"),
+    )?;
+    let mut sub = call("subscribe", journal.subscribe(1))?;
+    expect_range(&mut sub, 1, 1, |s| Some(payload(s)))?;
+    let extra = call("recv", sub.recv_within(QUIET))?;
+    ensure(extra.is_none(), "nothing after event 1", || {
+        format!("{extra:?}")
+    })?;
     call("close", journal.close())?;
     Ok(Vec::new())
 }

@@ -10,7 +10,8 @@
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,11 +21,12 @@ use std::thread;
 use std::time::Duration;
 
 use bothways_journal_format::{
-    self as format, HEADER_LEN, Header, MAGIC, Reader, VERSION_MAJOR, encode_record, scan,
+    self as format, HEADER_LEN, Header, MAGIC, Reader, VERSION_MAJOR, encode_record, scan, wire,
 };
 use bothways_spec::journal::{
     CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, SpecJournal, SpecSubscription,
 };
+use bothways_wire::{FrameDecoder, frame};
 
 /// The one thing a broken variant gets wrong, and the check that catches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,9 +60,20 @@ enum Flaw {
     UnboundedQueue,
     /// `prune` does nothing: `prune_keeps_only_later_events`.
     PruneIgnored,
+    /// The TCP server ignores the client's `from` and sends live events only:
+    /// `tcp_subscriber_gets_history_then_live`.
+    TcpLiveOnly,
+    /// The TCP server hangs up on a lagging client without the typed `Lagged` frame:
+    /// `tcp_slow_subscriber_lags_and_resumes`.
+    TcpLagUntyped,
+    /// Events stay buffered until `flush` or `close`; no tick: `tick_flushes_without_a_call`.
+    NoTick,
+    /// An oversized event takes a sequence number before it is refused:
+    /// `oversized_event_is_typed_error`.
+    OversizedTakesSeq,
 }
 
-const FLAWS: [Flaw; 12] = [
+const FLAWS: [Flaw; 16] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -73,6 +86,10 @@ const FLAWS: [Flaw; 12] = [
     Flaw::VersionUnchecked,
     Flaw::UnboundedQueue,
     Flaw::PruneIgnored,
+    Flaw::TcpLiveOnly,
+    Flaw::TcpLagUntyped,
+    Flaw::NoTick,
+    Flaw::OversizedTakesSeq,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -107,9 +124,10 @@ struct Inner {
     closed: bool,
 }
 
-#[derive(Debug)]
+/// Cloned into the TCP server's threads: every clone is the same journal.
+#[derive(Debug, Clone)]
 struct Journal {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
     flaw: Option<Flaw>,
     durability: Durability,
     queue: usize,
@@ -182,7 +200,7 @@ impl JournalSpec for Imp {
             .map_err(io)?;
         let next_seq = self.recover(path, &mut file)?;
         Ok(Journal {
-            inner: Mutex::new(Inner {
+            inner: Arc::new(Mutex::new(Inner {
                 path: path.to_path_buf(),
                 file,
                 next_seq,
@@ -190,7 +208,7 @@ impl JournalSpec for Imp {
                 pending_count: 0,
                 live: Vec::new(),
                 closed: false,
-            }),
+            })),
             flaw: self.flaw,
             durability,
             queue,
@@ -244,6 +262,48 @@ impl Journal {
         inner.pending_count = 0;
         inner.file.write_all(&pending).map_err(io)
     }
+
+    /// One TCP client: reads its subscribe frame, then sends an event frame per event, and
+    /// a `Lagged` frame before hanging up on it if it falls behind.
+    fn serve_one(&self, mut stream: TcpStream) -> Result<(), Error> {
+        let mut decoder = FrameDecoder::new(8);
+        let mut buf = [0u8; 64];
+        let from = loop {
+            let n = stream.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                return Ok(());
+            }
+            let mut input = &buf[..n];
+            let decoded = decoder
+                .decode(&mut input)
+                .map_err(|e| Error::Other(e.to_string()))?;
+            if let Some(payload) = decoded {
+                break wire::decode_subscribe(&payload).ok_or(Error::Closed)?;
+            }
+        };
+        let from = if self.has(Flaw::TcpLiveOnly) {
+            self.lock().next_seq
+        } else {
+            from
+        };
+        let mut sub = self.subscribe(from)?;
+        let mut out = Vec::new();
+        loop {
+            let payload = match sub.recv_within(Duration::from_secs(3600)) {
+                Ok(Some((seq, payload))) => wire::event_frame(&format::Event { seq, payload }),
+                Ok(None) => continue,
+                Err(Error::Lagged { .. }) if self.has(Flaw::TcpLagUntyped) => return Ok(()),
+                Err(Error::Lagged { last_seq }) => wire::lagged_frame(last_seq),
+                Err(_) => return Ok(()),
+            };
+            out.clear();
+            frame::encode(&payload, &mut out).map_err(|e| Error::Other(e.to_string()))?;
+            stream.write_all(&out).map_err(io)?;
+            if payload[0] == wire::LAGGED {
+                return Ok(());
+            }
+        }
+    }
 }
 
 impl SpecJournal for Journal {
@@ -255,10 +315,17 @@ impl SpecJournal for Journal {
             return Err(Error::Closed);
         }
         let seq = inner.next_seq;
+        if self.has(Flaw::OversizedTakesSeq) {
+            inner.next_seq += 1;
+        }
         let mut record = Vec::new();
         encode_record(seq, event, &mut record).map_err(fmt)?;
+        if self.has(Flaw::OversizedTakesSeq) {
+            inner.next_seq -= 1;
+        }
         let hold = (self.has(Flaw::NoFlushOnClose) && self.durability == Durability::None)
-            || self.has(Flaw::AckBeforeWrite);
+            || self.has(Flaw::AckBeforeWrite)
+            || self.has(Flaw::NoTick);
         if hold {
             inner.pending.extend_from_slice(&record);
             inner.pending_count += 1;
@@ -292,7 +359,7 @@ impl SpecJournal for Journal {
     }
 
     fn flush(&self) -> Result<(), Error> {
-        Ok(())
+        Self::write_pending(&mut self.lock())
     }
 
     fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
@@ -378,6 +445,18 @@ impl SpecJournal for Journal {
         inner.live.clear();
         Ok(())
     }
+
+    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Error> {
+        let journal = self.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let journal = journal.clone();
+                thread::spawn(move || journal.serve_one(stream));
+            }
+        });
+        Ok(())
+    }
 }
 
 impl SpecSubscription for Subscription {
@@ -431,6 +510,17 @@ bothways_spec::broken_tests! {
         UnboundedQueue => slow_subscriber_lags_with_bounded_memory, "at most 64 queued events";
     prune_ignored_fails_prune_keeps_only_later_events:
         PruneIgnored => prune_keeps_only_later_events, "Pruned { first: 31 }";
+    tcp_live_only_fails_tcp_subscriber_gets_history_then_live:
+        TcpLiveOnly => tcp_subscriber_gets_history_then_live,
+        "TCP events 40..=5000 in order, each once";
+    tcp_lag_untyped_fails_tcp_slow_subscriber_lags_and_resumes:
+        TcpLagUntyped => tcp_slow_subscriber_lags_and_resumes, "a typed Lagged frame";
+    unbounded_queue_fails_tcp_slow_subscriber_lags_and_resumes:
+        UnboundedQueue => tcp_slow_subscriber_lags_and_resumes, "a typed Lagged frame";
+    no_tick_fails_tick_flushes_without_a_call:
+        NoTick => tick_flushes_without_a_call, "without a flush";
+    oversized_takes_seq_fails_oversized_event_is_typed_error:
+        OversizedTakesSeq => oversized_event_is_typed_error, "take no sequence number";
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
