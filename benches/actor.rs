@@ -7,7 +7,12 @@
 //!   so every message told has been handled when the clock stops);
 //! - `tell_round_robin_100/*`: one sender telling 100 actors in turn, per message;
 //! - `ask_round_trip/*`: one ask and its reply;
-//! - `spawn/*`: spawning one actor (stopping it is not timed).
+//! - `spawn/*`: spawning one actor with the default mailbox (64) — threads with a 64 KiB stack —
+//!   in batches of 1,000; only the `spawn` calls are timed, stopping the batch is not. Each
+//!   batch takes fresh memory (about 2 MB async), which on this VM costs page faults;
+//! - `spawn_steady/*`: the same spawn, one actor at a time, each stopped and waited for
+//!   (untimed, through its supervisor channel) before the next: memory, and for threads the
+//!   stack, are reused, so this is the cost of `spawn` itself.
 //!
 //! Before the group, untimed, the resident memory of 10,000 idle actors is measured from
 //! `/proc/self/statm` and printed per actor to stderr (criterion measures time only).
@@ -18,7 +23,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::runtime::{Builder, Runtime};
 
-/// Mailbox capacity for every benched actor: room for a burst, bounded all the same.
+/// Mailbox capacity for the tell and ask cases: room for a burst, bounded all the same.
 const CAPACITY: usize = 1024;
 /// Actors in the round-robin case.
 const RING: usize = 100;
@@ -153,12 +158,16 @@ fn actor(c: &mut Criterion) {
         b.to_async(&rt).iter_custom(|iters| {
             let one = one.clone();
             async move {
+                let mut failed = 0u64;
                 let start = Instant::now();
                 for i in 0..iters {
-                    let _ = one.tell(black_box(i)).await;
+                    failed += u64::from(one.tell(black_box(i)).await.is_err());
                 }
-                let _ = one.ask(0, LIMIT).await;
-                start.elapsed()
+                failed += u64::from(one.ask(0, LIMIT).await.is_err());
+                let took = start.elapsed();
+                // Every tell and ask went through: the time is not that of errors.
+                assert_eq!(failed, 0, "tells or asks failed");
+                took
             }
         });
     });
@@ -167,12 +176,16 @@ fn actor(c: &mut Criterion) {
     };
     group.bench_function(BenchmarkId::new("tell_one_pair", "threads"), |b| {
         b.iter_custom(|iters| {
+            let mut failed = 0u64;
             let start = Instant::now();
             for i in 0..iters {
-                let _ = one_t.tell(black_box(i));
+                failed += u64::from(one_t.tell(black_box(i)).is_err());
             }
-            let _ = one_t.ask(0, LIMIT);
-            start.elapsed()
+            failed += u64::from(one_t.ask(0, LIMIT).is_err());
+            let took = start.elapsed();
+            // Every tell and ask went through: the time is not that of errors.
+            assert_eq!(failed, 0, "tells or asks failed");
+            took
         });
     });
 
@@ -182,48 +195,75 @@ fn actor(c: &mut Criterion) {
             .filter_map(|_| bothways_actor_async::spawn(a::Count::default, async_config()).ok())
             .collect()
     });
+    assert_eq!(ring.len(), RING, "cannot spawn the ring");
     group.bench_function(BenchmarkId::new("tell_round_robin_100", "async"), |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let ring = ring.clone();
             async move {
+                let mut failed = 0u64;
                 let start = Instant::now();
                 for i in 0..iters {
-                    let _ = ring[(i % RING as u64) as usize].tell(black_box(i)).await;
+                    failed += u64::from(
+                        ring[(i % RING as u64) as usize]
+                            .tell(black_box(i))
+                            .await
+                            .is_err(),
+                    );
                 }
                 for actor in &ring {
-                    let _ = actor.ask(0, LIMIT).await;
+                    failed += u64::from(actor.ask(0, LIMIT).await.is_err());
                 }
-                start.elapsed()
+                let took = start.elapsed();
+                // Every tell and ask went through: the time is not that of errors.
+                assert_eq!(failed, 0, "tells or asks failed");
+                took
             }
         });
     });
     let ring_t: Vec<_> = (0..RING)
         .filter_map(|_| bothways_actor_threads::spawn(t::Count::default, threads_config()).ok())
         .collect();
+    assert_eq!(ring_t.len(), RING, "cannot spawn the ring");
     group.bench_function(BenchmarkId::new("tell_round_robin_100", "threads"), |b| {
         b.iter_custom(|iters| {
+            let mut failed = 0u64;
             let start = Instant::now();
             for i in 0..iters {
-                let _ = ring_t[(i % RING as u64) as usize].tell(black_box(i));
+                failed += u64::from(
+                    ring_t[(i % RING as u64) as usize]
+                        .tell(black_box(i))
+                        .is_err(),
+                );
             }
             for actor in &ring_t {
-                let _ = actor.ask(0, LIMIT);
+                failed += u64::from(actor.ask(0, LIMIT).is_err());
             }
-            start.elapsed()
+            let took = start.elapsed();
+            // Every tell and ask went through: the time is not that of errors.
+            assert_eq!(failed, 0, "tells or asks failed");
+            took
         });
     });
 
     // Ask round trip.
     group.bench_function(BenchmarkId::new("ask_round_trip", "async"), |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(one.ask(black_box(1), LIMIT).await) });
+        b.to_async(&rt).iter(|| async {
+            let got = one.ask(black_box(1), LIMIT).await;
+            assert!(got.is_ok(), "{got:?}");
+            black_box(got)
+        });
     });
     group.bench_function(BenchmarkId::new("ask_round_trip", "threads"), |b| {
-        b.iter(|| black_box(one_t.ask(black_box(1), LIMIT)));
+        b.iter(|| {
+            let got = one_t.ask(black_box(1), LIMIT);
+            assert!(got.is_ok(), "{got:?}");
+            black_box(got)
+        });
     });
 
     // Spawn, in batches, each stopped (untimed) before the next, so that the threads case
-    // never holds more than a batch of threads.
+    // never holds more than a batch of threads. The default mailbox, not the 1,024 above: a
+    // crossbeam mailbox is allocated in full at spawn, so its size would be timed as well.
     group.bench_function(BenchmarkId::new("spawn", "async"), |b| {
         b.to_async(&rt).iter_custom(|iters| async move {
             let mut timed = Duration::ZERO;
@@ -233,10 +273,11 @@ fn actor(c: &mut Criterion) {
                 let start = Instant::now();
                 let actors: Vec<_> = (0..n)
                     .filter_map(|_| {
-                        bothways_actor_async::spawn(a::Count::default, async_config()).ok()
+                        bothways_actor_async::spawn(a::Count::default, Default::default()).ok()
                     })
                     .collect();
                 timed += start.elapsed();
+                assert_eq!(actors.len() as u64, n, "cannot spawn");
                 for actor in &actors {
                     actor.stop();
                 }
@@ -256,16 +297,71 @@ fn actor(c: &mut Criterion) {
                 let start = Instant::now();
                 let actors: Vec<_> = (0..n)
                     .filter_map(|_| {
-                        bothways_actor_threads::spawn(t::Count::default, threads_config()).ok()
+                        let config = bothways_actor_threads::Config {
+                            stack_size: Some(STACK),
+                            ..Default::default()
+                        };
+                        bothways_actor_threads::spawn(t::Count::default, config).ok()
                     })
                     .collect();
                 timed += start.elapsed();
+                assert_eq!(actors.len() as u64, n, "cannot spawn");
                 // Idle with an empty mailbox, each thread ends at once on a stop.
                 for actor in &actors {
                     actor.stop();
                 }
                 drop(actors);
                 left -= n;
+            }
+            timed
+        });
+    });
+    // Spawn, one at a time, each ended before the next.
+    group.bench_function(BenchmarkId::new("spawn_steady", "async"), |b| {
+        b.to_async(&rt).iter_custom(|iters| async move {
+            let (supervisor, exits) = async_channel::unbounded();
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let config = bothways_actor_async::Config {
+                    supervisor: Some(supervisor.clone()),
+                    ..Default::default()
+                };
+                let start = Instant::now();
+                let actor = bothways_actor_async::spawn(a::Count::default, config);
+                timed += start.elapsed();
+                let Ok(actor) = actor else {
+                    panic!("cannot spawn")
+                };
+                actor.stop();
+                drop(actor);
+                let Ok(_) = exits.recv().await else {
+                    panic!("no exit report")
+                };
+            }
+            timed
+        });
+    });
+    group.bench_function(BenchmarkId::new("spawn_steady", "threads"), |b| {
+        b.iter_custom(|iters| {
+            let (supervisor, exits) = crossbeam_channel::unbounded();
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                let config = bothways_actor_threads::Config {
+                    supervisor: Some(supervisor.clone()),
+                    stack_size: Some(STACK),
+                    ..Default::default()
+                };
+                let start = Instant::now();
+                let actor = bothways_actor_threads::spawn(t::Count::default, config);
+                timed += start.elapsed();
+                let Ok(actor) = actor else {
+                    panic!("cannot spawn")
+                };
+                actor.stop();
+                drop(actor);
+                let Ok(_) = exits.recv() else {
+                    panic!("no exit report")
+                };
             }
             timed
         });

@@ -2,11 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Counters;
 use crate::{Actor, Error, Metrics};
@@ -27,8 +28,10 @@ fn current() -> u64 {
     CURRENT.try_with(|id| *id).unwrap_or(0)
 }
 
-/// One message in a mailbox: a tell, or an ask with the one-shot channel for its reply.
+/// One message in a mailbox: a tell, an ask with the one-shot channel for its reply, or a
+/// wake-up with no message that makes an idle actor look at its state after a stop or kill.
 pub(crate) enum Envelope<A: Actor> {
+    Wake,
     Tell(A::Msg),
     Ask(A::Msg, oneshot::Sender<Result<A::Reply, Error>>),
 }
@@ -40,27 +43,27 @@ pub(crate) struct Shared {
     pub(crate) capacity: usize,
     pub(crate) state: AtomicU8,
     pub(crate) counters: Counters,
-    // Wakes an idle actor for a stop or kill; `notify_one` keeps a permit if the actor is not
-    // waiting yet, so the wake-up is not lost.
-    pub(crate) wake: Notify,
+    // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
+    // in the queue depth.
+    pub(crate) wake_queued: AtomicBool,
 }
 
 impl Shared {
     pub(crate) fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+        self.state.load(Ordering::SeqCst)
     }
 
+    // SeqCst for the state and the wake-up flag: an actor that clears the flag after taking a
+    // `Wake` must then see any state set before a `nudge` that found the flag still set.
     pub(crate) fn stop(&self) {
         let _ = self
             .state
-            .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire);
-        self.wake.notify_one();
+            .compare_exchange(RUNNING, STOPPING, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     fn kill(&self) {
         // fetch_max: RUNNING and STOPPING become KILLED; DEAD stays DEAD.
-        self.state.fetch_max(KILLED, Ordering::AcqRel);
-        self.wake.notify_one();
+        self.state.fetch_max(KILLED, Ordering::SeqCst);
     }
 }
 
@@ -137,6 +140,11 @@ impl<A: Actor> ActorRef<A> {
         if current() == self.id() {
             return Err(Error::AskSelf { id: self.id() });
         }
+        // Async: the limit's timer needs a tokio runtime (with its time driver enabled);
+        // polled outside one, `tokio::time::timeout` would panic.
+        if Handle::try_current().is_err() {
+            return Err(Error::NoRuntime);
+        }
         let (reply, answer) = oneshot::channel();
         let exchange = async {
             self.send(Envelope::Ask(msg, reply)).await?;
@@ -161,21 +169,37 @@ impl<A: Actor> ActorRef<A> {
     /// its stop hook and ends. Returns at once.
     pub fn stop(&self) {
         self.inner.shared.stop();
+        self.nudge();
     }
 
-    /// Kills the actor: once the message in hand (if any) is handled, what is pending is
-    /// dropped — its askers answered `Stopped` — the stop hook runs and it ends. Returns at once.
+    /// Kills the actor, returning at once. A kill cannot interrupt a handler that is running:
+    /// the message in hand (if any) is handled to the end and its asker gets the real reply.
+    /// Only then is every message still in the mailbox dropped unhandled — each waiting asker
+    /// answered `Stopped` — and the stop hook run. No message is taken after the kill.
     pub fn kill(&self) {
         self.inner.shared.kill();
+        self.nudge();
     }
 
     /// The actor's metrics now.
     pub fn metrics(&self) -> Metrics {
+        let shared = &self.inner.shared;
         let mailbox = &self.inner.mailbox;
-        self.inner
-            .shared
-            .counters
-            .snapshot(mailbox.max_capacity() - mailbox.capacity())
+        let wake = usize::from(shared.wake_queued.load(Ordering::SeqCst));
+        let queued = (mailbox.max_capacity() - mailbox.capacity()).saturating_sub(wake);
+        shared.counters.snapshot(queued)
+    }
+
+    /// Makes sure an idle actor — waiting on an empty mailbox — wakes to look at its state: one
+    /// `Wake` in the mailbox at a time. A full mailbox needs none: the actor is not idle, and
+    /// looks at its state before taking each message.
+    fn nudge(&self) {
+        let shared = &self.inner.shared;
+        if !shared.wake_queued.swap(true, Ordering::SeqCst)
+            && self.inner.mailbox.try_send(Envelope::Wake).is_err()
+        {
+            shared.wake_queued.store(false, Ordering::SeqCst);
+        }
     }
 
     async fn send(&self, envelope: Envelope<A>) -> Result<(), Error> {

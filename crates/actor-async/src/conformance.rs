@@ -209,6 +209,7 @@ fn to_spec(error: Error) -> Spec {
         Error::Stopped { .. } => Spec::Stopped,
         Error::Panicked { message, .. } => Spec::Panicked { message },
         Error::AskSelf { .. } => Spec::AskSelf,
+        Error::InvalidConfig { .. } => Spec::InvalidConfig,
         other => Spec::Other(other.to_string()),
     }
 }

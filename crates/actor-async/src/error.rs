@@ -70,8 +70,9 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// Async: `spawn` was called outside a tokio runtime, so there is nowhere to run the task.
-    #[error("no tokio runtime to spawn the actor's task on")]
+    /// Async: `spawn` was called, or an `ask` polled, outside a tokio runtime: there is nowhere
+    /// to run the actor's task, and no timer for the ask's limit.
+    #[error("no tokio runtime to run the actor's task or time the ask")]
     NoRuntime,
 }
 

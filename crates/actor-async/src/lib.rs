@@ -9,8 +9,10 @@
 //!   and [`ActorRef::try_tell`] returns [`Error::Full`] instead; [`ActorRef::ask`] waits for
 //!   the reply on a one-shot channel, up to a limit ([`Error::Timeout`]); an actor asking
 //!   itself gets [`Error::AskSelf`], never a deadlock;
-//! - [`ActorRef::stop`] drains the mailbox and then runs [`Actor::stopped`];
-//!   [`ActorRef::kill`] drops what is pending and answers waiting askers [`Error::Stopped`];
+//! - [`ActorRef::stop`] drains the mailbox and then runs [`Actor::stopped`], as does dropping
+//!   the last [`ActorRef`]; [`ActorRef::kill`] drops what is pending and answers waiting askers
+//!   [`Error::Stopped`] — but cannot interrupt a handler that is running: that message is
+//!   handled to the end first;
 //! - a panic in the handler goes no further than the actor: the asker gets
 //!   [`Error::Panicked`], and a [`RestartPolicy`] decides whether fresh state is built; past
 //!   the limit the actor stops for good and the supervisor is told ([`ActorExit`]);

@@ -4,13 +4,13 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use async_channel::Sender;
 use futures::FutureExt;
 use tokio::runtime::Handle;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
 use crate::error::panic_text;
@@ -58,7 +58,7 @@ where
         capacity: config.capacity,
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
-        wake: Notify::new(),
+        wake_queued: AtomicBool::new(false),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -107,16 +107,23 @@ async fn run<A, F>(
                 Ok(envelope) => envelope,
                 Err(_) => break ExitReason::Stopped,
             },
-            _ => tokio::select! {
-                recv = inbox.recv() => match recv {
-                    Some(envelope) => envelope,
-                    // Every ActorRef is gone: nobody can send again.
-                    None => break ExitReason::Stopped,
-                },
-                // A stop or kill: look at the state again.
-                () = shared.wake.notified() => continue,
+            _ => match inbox.recv().await {
+                Some(envelope) => envelope,
+                // Every ActorRef is gone: nobody can send again.
+                None => break ExitReason::Stopped,
             },
         };
+        if let Envelope::Wake = envelope {
+            // A stop or kill: look at the state again.
+            shared.wake_queued.store(false, Ordering::SeqCst);
+            continue;
+        }
+        if shared.state() == KILLED {
+            // Killed while this message was being taken: it is dropped with the rest.
+            Counters::bump(&shared.counters.dropped);
+            drop(envelope);
+            break ExitReason::Killed;
+        }
         if let Err(message) = handle(current, envelope, &ctx).await {
             if restarts.allow() {
                 Counters::bump(&shared.counters.restarts);
@@ -135,7 +142,9 @@ async fn run<A, F>(
     // Whatever is still queued is dropped, and with it each asker's reply channel, which
     // answers the asker `Stopped`.
     while let Ok(envelope) = inbox.try_recv() {
-        Counters::bump(&shared.counters.dropped);
+        if !matches!(envelope, Envelope::Wake) {
+            Counters::bump(&shared.counters.dropped);
+        }
         drop(envelope);
     }
     if let (Ok(actor), ExitReason::Stopped | ExitReason::Killed) = (&mut actor, &reason) {
@@ -166,6 +175,7 @@ async fn handle<A: Actor>(
 ) -> Result<(), String> {
     let counters = &ctx.shared.counters;
     let (msg, reply) = match envelope {
+        Envelope::Wake => return Ok(()),
         Envelope::Tell(msg) => (msg, None),
         Envelope::Ask(msg, reply) => (msg, Some(reply)),
     };

@@ -64,6 +64,8 @@ impl<A: Actor> Context<A> {
     /// Stops this actor once the handler returns: the mailbox is drained, then the stop hook
     /// runs.
     pub fn stop(&self) {
+        // No wake-up needed: the actor is running this handler, and looks at its state before
+        // taking the next message.
         self.shared.stop();
     }
 }

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
@@ -22,8 +22,10 @@ thread_local! {
     pub(crate) static CURRENT: Cell<u64> = const { Cell::new(0) };
 }
 
-/// One message in a mailbox: a tell, or an ask with the one-shot channel for its reply.
+/// One message in a mailbox: a tell, an ask with the one-shot channel for its reply, or a
+/// wake-up with no message that makes an idle actor look at its state after a stop or kill.
 pub(crate) enum Envelope<A: Actor> {
+    Wake,
     Tell(A::Msg),
     Ask(A::Msg, Sender<Result<A::Reply, Error>>),
 }
@@ -35,27 +37,27 @@ pub(crate) struct Shared {
     pub(crate) capacity: usize,
     pub(crate) state: AtomicU8,
     pub(crate) counters: Counters,
-    // Wakes an idle actor for a stop or kill; capacity 1, and a full channel means a wake-up is
-    // already on its way.
-    pub(crate) wake: Sender<()>,
+    // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
+    // in the queue depth.
+    pub(crate) wake_queued: AtomicBool,
 }
 
 impl Shared {
     pub(crate) fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+        self.state.load(Ordering::SeqCst)
     }
 
+    // SeqCst for the state and the wake-up flag: an actor that clears the flag after taking a
+    // `Wake` must then see any state set before a `nudge` that found the flag still set.
     pub(crate) fn stop(&self) {
         let _ = self
             .state
-            .compare_exchange(RUNNING, STOPPING, Ordering::AcqRel, Ordering::Acquire);
-        let _ = self.wake.try_send(());
+            .compare_exchange(RUNNING, STOPPING, Ordering::SeqCst, Ordering::SeqCst);
     }
 
     fn kill(&self) {
         // fetch_max: RUNNING and STOPPING become KILLED; DEAD stays DEAD.
-        self.state.fetch_max(KILLED, Ordering::AcqRel);
-        let _ = self.wake.try_send(());
+        self.state.fetch_max(KILLED, Ordering::SeqCst);
     }
 }
 
@@ -154,20 +156,36 @@ impl<A: Actor> ActorRef<A> {
     /// its stop hook and ends. Returns at once.
     pub fn stop(&self) {
         self.inner.shared.stop();
+        self.nudge();
     }
 
-    /// Kills the actor: once the message in hand (if any) is handled, what is pending is
-    /// dropped — its askers answered `Stopped` — the stop hook runs and it ends. Returns at once.
+    /// Kills the actor, returning at once. A kill cannot interrupt a handler that is running:
+    /// the message in hand (if any) is handled to the end and its asker gets the real reply.
+    /// Only then is every message still in the mailbox dropped unhandled — each waiting asker
+    /// answered `Stopped` — and the stop hook run. No message is taken after the kill.
     pub fn kill(&self) {
         self.inner.shared.kill();
+        self.nudge();
     }
 
     /// The actor's metrics now.
     pub fn metrics(&self) -> Metrics {
-        self.inner
-            .shared
-            .counters
-            .snapshot(self.inner.mailbox.len())
+        let shared = &self.inner.shared;
+        let wake = usize::from(shared.wake_queued.load(Ordering::SeqCst));
+        let queued = self.inner.mailbox.len().saturating_sub(wake);
+        shared.counters.snapshot(queued)
+    }
+
+    /// Makes sure an idle actor — blocked on an empty mailbox — wakes to look at its state: one
+    /// `Wake` in the mailbox at a time. A full mailbox needs none: the actor is not idle, and
+    /// looks at its state before taking each message.
+    fn nudge(&self) {
+        let shared = &self.inner.shared;
+        if !shared.wake_queued.swap(true, Ordering::SeqCst)
+            && self.inner.mailbox.try_send(Envelope::Wake).is_err()
+        {
+            shared.wake_queued.store(false, Ordering::SeqCst);
+        }
     }
 
     fn send(&self, envelope: Envelope<A>, deadline: Option<Instant>) -> Result<(), Error> {

@@ -9,6 +9,15 @@ use crate::{Error, Metrics};
 /// The largest mailbox [`Config::capacity`] accepts: a bounded mailbox is allocated up front.
 pub const MAX_CAPACITY: usize = 1 << 20;
 
+/// Threads: the smallest [`Config::stack_size`] accepted. Below about 32 KiB a panicking
+/// handler overflows the stack while the panic is reported, and a stack overflow aborts the
+/// whole process — not a panic the actor could catch; 64 KiB leaves room to spare.
+pub const MIN_STACK_SIZE: usize = 64 * 1024;
+
+/// Threads: the largest [`Config::stack_size`] accepted, far above any actor's need (std's
+/// default is 2 MiB): a larger one is a mistake in the figure, not a plan.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
+
 /// When an actor whose handler panicked is rebuilt from its factory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum RestartPolicy {
@@ -41,8 +50,8 @@ pub struct Config {
     /// Told once, with an [`ActorExit`], when the actor ends for good. Should be unbounded (or
     /// roomy): a full supervisor channel loses the report rather than block the actor.
     pub supervisor: Option<Sender<ActorExit>>,
-    /// Threads: the actor thread's stack size; small stacks make many thousands of actors
-    /// practical. `None` for std's default (2 MiB).
+    /// Threads: the actor thread's stack size, from [`MIN_STACK_SIZE`] to [`MAX_STACK_SIZE`];
+    /// small stacks make many thousands of actors practical. `None` for std's default (2 MiB).
     pub stack_size: Option<usize>,
 }
 
@@ -76,7 +85,16 @@ impl Config {
                 reason: "a zero restart window",
             });
         }
-        Ok(())
+        // Threads: a stack too small aborts the process on the first panic in the handler.
+        match self.stack_size {
+            Some(size) if size < MIN_STACK_SIZE => Err(Error::InvalidConfig {
+                reason: "a stack size below MIN_STACK_SIZE",
+            }),
+            Some(size) if size > MAX_STACK_SIZE => Err(Error::InvalidConfig {
+                reason: "a stack size above MAX_STACK_SIZE",
+            }),
+            _ => Ok(()),
+        }
     }
 }
 

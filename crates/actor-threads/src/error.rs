@@ -61,7 +61,8 @@ pub enum Error {
         /// The actor.
         id: u64,
     },
-    /// The configuration cannot work (a zero or huge mailbox, a zero restart window).
+    /// The configuration cannot work (a zero or huge mailbox, a zero restart window; threads: a
+    /// stack size out of bounds).
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
         /// What is wrong with it.

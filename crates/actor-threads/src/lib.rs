@@ -9,8 +9,10 @@
 //!   and [`ActorRef::try_tell`] returns [`Error::Full`] instead; [`ActorRef::ask`] waits for
 //!   the reply on a one-shot channel, up to a limit ([`Error::Timeout`]); an actor asking
 //!   itself gets [`Error::AskSelf`], never a deadlock;
-//! - [`ActorRef::stop`] drains the mailbox and then runs [`Actor::stopped`];
-//!   [`ActorRef::kill`] drops what is pending and answers waiting askers [`Error::Stopped`];
+//! - [`ActorRef::stop`] drains the mailbox and then runs [`Actor::stopped`], as does dropping
+//!   the last [`ActorRef`]; [`ActorRef::kill`] drops what is pending and answers waiting askers
+//!   [`Error::Stopped`] — but cannot interrupt a handler that is running: that message is
+//!   handled to the end first;
 //! - a panic in the handler goes no further than the actor: the asker gets
 //!   [`Error::Panicked`], and a [`RestartPolicy`] decides whether fresh state is built; past
 //!   the limit the actor stops for good and the supervisor is told ([`ActorExit`]);
@@ -49,7 +51,10 @@ mod spawn;
 
 pub use actor::{Actor, Context};
 pub use actor_ref::ActorRef;
-pub use config::{ActorExit, Config, ExitReason, MAX_CAPACITY, RestartPolicy};
+// Threads: the stack size limits have no async counterpart.
+pub use config::{
+    ActorExit, Config, ExitReason, MAX_CAPACITY, MAX_STACK_SIZE, MIN_STACK_SIZE, RestartPolicy,
+};
 pub use error::Error;
 pub use metrics::Metrics;
 pub use spawn::spawn;

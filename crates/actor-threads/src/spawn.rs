@@ -4,11 +4,11 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::thread;
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, bounded, select};
+use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
 use crate::error::panic_text;
@@ -45,13 +45,12 @@ where
     config.validate()?;
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let (mailbox, inbox) = bounded(config.capacity);
-    let (wake, woken) = bounded(1);
     let shared = Arc::new(Shared {
         id,
         capacity: config.capacity,
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
-        wake,
+        wake_queued: AtomicBool::new(false),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -73,7 +72,7 @@ where
     builder
         .spawn(move || {
             CURRENT.set(id);
-            run(factory, &inbox, &woken, &ctx, restart, supervisor);
+            run(factory, &inbox, &ctx, restart, supervisor);
         })
         .map_err(|e| Error::Spawn { kind: e.kind() })?;
     Ok(ActorRef { inner })
@@ -82,7 +81,6 @@ where
 fn run<A, F>(
     mut factory: F,
     inbox: &Receiver<Envelope<A>>,
-    woken: &Receiver<()>,
     ctx: &Context<A>,
     restart: RestartPolicy,
     supervisor: Option<Sender<ActorExit>>,
@@ -110,16 +108,23 @@ fn run<A, F>(
                 Ok(envelope) => envelope,
                 Err(_) => break ExitReason::Stopped,
             },
-            _ => select! {
-                recv(inbox) -> envelope => match envelope {
-                    Ok(envelope) => envelope,
-                    // Every ActorRef is gone: nobody can send again.
-                    Err(_) => break ExitReason::Stopped,
-                },
-                // A stop or kill: look at the state again.
-                recv(woken) -> _ => continue,
+            _ => match inbox.recv() {
+                Ok(envelope) => envelope,
+                // Every ActorRef is gone: nobody can send again.
+                Err(_) => break ExitReason::Stopped,
             },
         };
+        if let Envelope::Wake = envelope {
+            // A stop or kill: look at the state again.
+            shared.wake_queued.store(false, Ordering::SeqCst);
+            continue;
+        }
+        if shared.state() == KILLED {
+            // Killed while this message was being taken: it is dropped with the rest.
+            Counters::bump(&shared.counters.dropped);
+            drop(envelope);
+            break ExitReason::Killed;
+        }
         if let Err(message) = handle(current, envelope, ctx) {
             if restarts.allow() {
                 Counters::bump(&shared.counters.restarts);
@@ -136,7 +141,9 @@ fn run<A, F>(
     // Whatever is still queued is dropped, and with it each asker's reply channel, which
     // answers the asker `Stopped`.
     while let Ok(envelope) = inbox.try_recv() {
-        Counters::bump(&shared.counters.dropped);
+        if !matches!(envelope, Envelope::Wake) {
+            Counters::bump(&shared.counters.dropped);
+        }
         drop(envelope);
     }
     if let (Ok(actor), ExitReason::Stopped | ExitReason::Killed) = (&mut actor, &reason) {
@@ -163,6 +170,7 @@ fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {
 fn handle<A: Actor>(actor: &mut A, envelope: Envelope<A>, ctx: &Context<A>) -> Result<(), String> {
     let counters = &ctx.shared.counters;
     let (msg, reply) = match envelope {
+        Envelope::Wake => return Ok(()),
         Envelope::Tell(msg) => (msg, None),
         Envelope::Ask(msg, reply) => (msg, Some(reply)),
     };

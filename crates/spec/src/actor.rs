@@ -84,6 +84,9 @@ pub enum Error {
     /// An actor asked itself, which would wait for ever.
     #[error("an actor asked itself")]
     AskSelf,
+    /// `spawn` refused the configuration (a mailbox of 0, a zero restart window, ...).
+    #[error("invalid configuration")]
+    InvalidConfig,
     /// Anything else the implementation reports.
     #[error("{0}")]
     Other(String),
@@ -163,6 +166,9 @@ pub struct Tally {
     pub stop_hooks: AtomicU64,
     /// The log's length when the stop hook last ran.
     pub log_at_stop: AtomicU64,
+    /// Times a state was dropped (replaced by a restart, or let go when the actor ended): once
+    /// it equals `built`, no task or thread holds a probe's state any more.
+    pub dropped: AtomicU64,
 }
 
 impl Tally {
@@ -218,6 +224,12 @@ impl Probe {
         let len = u64::try_from(self.log.len()).unwrap_or(u64::MAX);
         self.tally.log_at_stop.store(len, Ordering::SeqCst);
         self.tally.stop_hooks.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.tally.dropped.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -288,8 +300,11 @@ macro_rules! checks {
     };
 }
 
-/// The check that counts the whole process's threads, so runs alone.
-pub const PROCESS_WIDE: &[&str] = &["many_actors_spawn_and_stop_without_leaking_threads"];
+/// The checks that count the whole process's threads, so run alone.
+pub const PROCESS_WIDE: &[&str] = &[
+    "dropping_every_ref_stops_the_actor",
+    "many_actors_spawn_and_stop_without_leaking_threads",
+];
 
 crate::__actor_checks!([checks]);
 
@@ -338,10 +353,14 @@ macro_rules! __actor_checks {
             ask_times_out_and_the_actor_goes_on,
             ask_of_self_is_an_error_not_a_deadlock,
             stop_drains_the_mailbox_then_runs_the_stop_hook,
+            dropping_every_ref_stops_the_actor,
             kill_drops_pending_and_answers_askers_stopped,
+            kill_lets_the_running_handler_finish,
             panic_is_isolated_and_restart_builds_fresh_state,
             restart_limit_stops_for_good_and_is_reported,
+            restarts_count_only_within_the_window,
             metrics_count_exactly_what_was_sent_and_handled,
+            invalid_config_is_a_typed_error_not_a_panic,
             many_actors_spawn_and_stop_without_leaking_threads,
         }
     };
@@ -602,6 +621,65 @@ pub fn stop_drains_the_mailbox_then_runs_the_stop_hook<T: ActorSpec>(imp: &T) ->
     Ok(Vec::new())
 }
 
+/// Dropping every reference stops the actor as `stop` does: with a slow message and 5 records
+/// still queued, a clone keeps it running, and once the last reference is gone it drains the
+/// mailbox, runs its stop hook once (seeing all 5 records), lets go of its state, and its thread
+/// (where it has one) ends: the process's thread count comes back to where it was.
+pub fn dropping_every_ref_stops_the_actor<T: ActorSpec>(imp: &T) -> CheckResult {
+    let before =
+        thread_count().map_err(|e| Failure::new("the thread count", format!("I/O error {e}")))?;
+    let tally = Tally::new();
+    let probe = spawn(imp, Config::new(32), &tally)?;
+    let clone = probe.clone();
+    drop(probe);
+    let sent = clone
+        .tell(Msg::Sleep(Duration::from_millis(50)))
+        .and_then(|()| (0..5).try_for_each(|seq| clone.tell(Msg::Record { sender: 0, seq })));
+    ensure(
+        sent.is_ok(),
+        "every tell through a clone Ok after the original was dropped",
+        || format!("{sent:?}"),
+    )?;
+    let start = Instant::now();
+    drop(clone);
+    let hooked = wait_until(Duration::from_secs(5), || {
+        Tally::get(&tally.stop_hooks) >= 1
+    });
+    let took = start.elapsed();
+    let hooks = Tally::get(&tally.stop_hooks);
+    let seen = Tally::get(&tally.log_at_stop);
+    ensure(
+        hooked && hooks == 1 && seen == 5,
+        "the stop hook run once, after the 5 queued records, once every reference was dropped",
+        || format!("{hooks} runs within 5 s, the last seeing {seen} records"),
+    )?;
+    let released = wait_until(Duration::from_secs(5), || {
+        Tally::get(&tally.dropped) == Tally::get(&tally.built)
+    });
+    ensure(
+        released,
+        "the actor's state dropped: its task or thread ended",
+        || {
+            format!(
+                "{} states built, {} dropped",
+                Tally::get(&tally.built),
+                Tally::get(&tally.dropped)
+            )
+        },
+    )?;
+    let mut after = before;
+    let settled = wait_until(SETTLE, || {
+        after = thread_count().unwrap_or(usize::MAX);
+        after <= before
+    });
+    ensure(
+        settled || after <= before + THREAD_SLACK,
+        &format!("at most {before} threads afterwards, as before (+{THREAD_SLACK} harness)"),
+        || format!("{after}"),
+    )?;
+    Ok(vec![Figure::millis("stop hook after the last drop", took)])
+}
+
 /// `kill` with 20 records and an ask queued behind a slow message: none of them is handled,
 /// the asker is answered `Stopped` long before its 5 s limit, and the supervisor is told
 /// `Killed`.
@@ -657,6 +735,61 @@ pub fn kill_drops_pending_and_answers_askers_stopped<T: ActorSpec>(imp: &T) -> C
         || format!("{after:?}"),
     )?;
     Ok(vec![Figure::millis("asker answered after", took)])
+}
+
+/// `kill` cannot interrupt a handler that is running: killed while it handles a 300 ms ask, the
+/// actor finishes that message and its asker gets the real reply; the ask queued behind it is
+/// answered `Stopped`; `kill` itself returns at once; the stop hook runs once and the
+/// supervisor is told `Killed`.
+pub fn kill_lets_the_running_handler_finish<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let probe = spawn(imp, Config::new(8), &tally)?;
+    let busy = Duration::from_millis(300);
+    let (running, queued, kill_took) = thread::scope(|s| {
+        let first = s.spawn(|| probe.ask(Msg::Sleep(busy), Duration::from_secs(5)));
+        // The slow message is in hand once it has left the mailbox.
+        wait_until(Duration::from_secs(2), || {
+            let m = probe.metrics();
+            m.received >= 1 && m.queue_depth == 0
+        });
+        let second = s.spawn(|| probe.ask(Msg::Log, Duration::from_secs(5)));
+        wait_until(Duration::from_secs(1), || probe.metrics().received >= 2);
+        let start = Instant::now();
+        probe.kill();
+        let kill_took = start.elapsed();
+        let lost = || Err(Error::Other("the asker panicked".into()));
+        (
+            first.join().unwrap_or_else(|_| lost()),
+            second.join().unwrap_or_else(|_| lost()),
+            kill_took,
+        )
+    });
+    ensure(
+        running == Ok(Reply::Done),
+        "Ok(Done) for the ask whose handler was running when the kill came",
+        || format!("{running:?}"),
+    )?;
+    ensure(
+        queued == Err(Error::Stopped),
+        "Err(Stopped) for the ask queued behind it",
+        || format!("{queued:?}"),
+    )?;
+    ensure(
+        kill_took < Duration::from_millis(100),
+        "kill to return at once, not wait for the handler",
+        || format!("it took {}", ms(kill_took)),
+    )?;
+    let exit = probe.exit(Duration::from_secs(5));
+    ensure(
+        exit == Some(Exit::Killed),
+        "the supervisor told Killed",
+        || format!("{exit:?}"),
+    )?;
+    let hooks = Tally::get(&tally.stop_hooks);
+    ensure(hooks == 1, "the stop hook run once after the kill", || {
+        format!("{hooks} runs")
+    })?;
+    Ok(vec![Figure::millis("kill returned after", kill_took)])
 }
 
 /// A panic in the handler reaches its asker as `Panicked`, not the caller's thread; with a
@@ -762,6 +895,55 @@ pub fn restart_limit_stops_for_good_and_is_reported<T: ActorSpec>(imp: &T) -> Ch
     Ok(Vec::new())
 }
 
+/// The restart limit counts panics within a sliding window, not for ever: with one restart
+/// allowed per second, a panic 1.5 s after the first is restarted again; a third panic right
+/// after it is past the limit, and the supervisor is told `GaveUp { restarts: 1 }` — the one
+/// restart still inside the window.
+pub fn restarts_count_only_within_the_window<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let within = Duration::from_secs(1);
+    let config = Config {
+        restart: Restart::OnPanic {
+            max_restarts: 1,
+            within,
+        },
+        ..Config::new(8)
+    };
+    let probe = spawn(imp, config, &tally)?;
+    let panic = |which: &str| {
+        let asked = probe.ask(Msg::Panic("boom"), Duration::from_secs(5));
+        ensure(
+            matches!(asked, Err(Error::Panicked { .. })),
+            &format!("Err(Panicked) from the {which} panic"),
+            || format!("{asked:?}"),
+        )
+    };
+    panic("first")?;
+    // Sleeping is a lower bound: the first restart is surely outside the window after this.
+    thread::sleep(within + within / 2);
+    panic("second")?;
+    let log = probe.ask(Msg::Log, Duration::from_secs(5));
+    ensure(
+        log == Ok(Reply::Log(Vec::new())),
+        "Ok(Log([])) after the second panic: restarted, the first restart out of the window",
+        || format!("{log:?}"),
+    )?;
+    panic("third")?;
+    let exit = probe.exit(Duration::from_secs(5));
+    ensure(
+        exit == Some(Exit::GaveUp { restarts: 1 }),
+        "the supervisor told GaveUp { restarts: 1 } after the third panic",
+        || format!("{exit:?}"),
+    )?;
+    let built = Tally::get(&tally.built);
+    ensure(
+        built == 3,
+        "state built 3 times (start, 2 restarts)",
+        || format!("built {built} times"),
+    )?;
+    Ok(Vec::new())
+}
+
 /// While the actor is busy, metrics read from outside show exactly what was sent and not yet
 /// handled; afterwards, exactly what was handled, and the handler time of the slow message.
 pub fn metrics_count_exactly_what_was_sent_and_handled<T: ActorSpec>(imp: &T) -> CheckResult {
@@ -799,6 +981,48 @@ pub fn metrics_count_exactly_what_was_sent_and_handled<T: ActorSpec>(imp: &T) ->
     )?;
     probe.stop();
     Ok(vec![Figure::millis("handler time", after.handler_time)])
+}
+
+/// A configuration that cannot work — a mailbox of 0, one too large to allocate (`usize::MAX`),
+/// a zero restart window — is refused by `spawn` with the typed `InvalidConfig`, never a panic,
+/// and no state is built; a valid one right after spawns as usual.
+pub fn invalid_config_is_a_typed_error_not_a_panic<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let zero_window = Config {
+        restart: Restart::OnPanic {
+            max_restarts: 3,
+            within: Duration::ZERO,
+        },
+        ..Config::new(8)
+    };
+    let cases = [
+        ("a mailbox capacity of 0", Config::new(0)),
+        ("a mailbox capacity of usize::MAX", Config::new(usize::MAX)),
+        ("a zero restart window", zero_window),
+    ];
+    for (what, config) in cases {
+        // A panic here is caught by the harness and reported as one.
+        let got = imp.spawn(config, &tally);
+        ensure(
+            matches!(got, Err(Error::InvalidConfig)),
+            &format!("Err(InvalidConfig) for {what}"),
+            || match &got {
+                Ok(_) => "a running actor".to_owned(),
+                Err(e) => format!("Err({e:?})"),
+            },
+        )?;
+    }
+    let built = Tally::get(&tally.built);
+    ensure(built == 0, "no state built for an invalid config", || {
+        format!("built {built} times")
+    })?;
+    let probe = spawn(imp, Config::new(8), &tally)?;
+    let log = log(&probe)?;
+    ensure(log.is_empty(), "a valid config to spawn as usual", || {
+        format!("{log:?}")
+    })?;
+    probe.stop();
+    Ok(Vec::new())
 }
 
 /// 10,000 actors (64 KiB stacks where there are stacks) spawn, each handles one message, and all

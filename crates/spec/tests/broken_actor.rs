@@ -3,14 +3,16 @@
 //!
 //! The spec crate must not depend on a real implementation, so the baseline is written here with
 //! std alone: one thread per actor, a `sync_channel` mailbox (a stop or kill nudges it with an empty
-//! envelope), and atomics for the metrics. Module `baseline` runs the whole suite
+//! envelope; the actor reaches it only through a `Weak`, so dropping every reference closes it),
+//! and atomics for the metrics. Module `baseline` runs the whole suite
 //! against it, so when a variant fails a check, the one change that variant makes is to blame.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -35,10 +37,22 @@ enum Flaw {
     StopDropsPending,
     /// Kills like a stop, handling what is queued: `kill_drops_pending_and_answers_askers_stopped`.
     KillDrains,
+    /// Keeps a strong handle on its own mailbox, so it never sees the last reference go:
+    /// `dropping_every_ref_stops_the_actor`.
+    StrongSelf,
+    /// Throws away the reply of the message in hand when a kill comes while it runs, as if the
+    /// kill had cut the handler short: `kill_lets_the_running_handler_finish`.
+    KillLosesReplyInHand,
+    /// Takes any configuration, a mailbox of 0 included:
+    /// `invalid_config_is_a_typed_error_not_a_panic`.
+    NoValidation,
     /// Goes on after a panic with the state the panic left: `panic_is_isolated_and_restart_builds_fresh_state`.
     RestartKeepsState,
     /// Restarts for ever: `restart_limit_stops_for_good_and_is_reported`.
     NoRestartLimit,
+    /// Counts every restart against the limit for ever, ignoring the window:
+    /// `restarts_count_only_within_the_window`.
+    RestartsNeverExpire,
     /// Counts a message as received only when it is handled:
     /// `metrics_count_exactly_what_was_sent_and_handled`.
     ReceivedAtHandle,
@@ -57,6 +71,9 @@ thread_local! {
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The largest mailbox the baseline accepts, as the real implementations' `MAX_CAPACITY`.
+const MAX_CAPACITY: usize = 1 << 20;
 
 // A message and the asker's reply channel; no message is a nudge to look at the state.
 type Envelope = (Option<Msg>, Option<SyncSender<Result<Reply, Error>>>);
@@ -87,7 +104,9 @@ struct Imp {
 struct Ref {
     flaw: Option<Flaw>,
     shared: Arc<Shared>,
-    mailbox: Mailbox,
+    // Only references hold the mailbox strongly: once they are all gone, its sender is dropped
+    // and the actor's `recv` ends.
+    mailbox: Arc<Mailbox>,
     exits: Arc<Mutex<Receiver<Exit>>>,
 }
 
@@ -98,7 +117,7 @@ impl Ref {
 
     /// Wakes an idle actor to look at its state; a full mailbox means it is not idle.
     fn nudge(&self) {
-        let _ = match &self.mailbox {
+        let _ = match &*self.mailbox {
             Mailbox::Bounded(tx) => tx.try_send((None, None)).is_ok(),
             Mailbox::Unbounded(tx) => tx.send((None, None)).is_ok(),
         };
@@ -115,7 +134,7 @@ impl Ref {
         if self.shared.state.load(Ordering::SeqCst) != RUNNING {
             return Err(Error::Stopped);
         }
-        let sent = match &self.mailbox {
+        let sent = match &*self.mailbox {
             Mailbox::Bounded(tx) => tx.send(envelope).is_ok(),
             Mailbox::Unbounded(tx) => tx.send(envelope).is_ok(),
         };
@@ -137,7 +156,7 @@ impl ProbeRef for Ref {
         if self.shared.state.load(Ordering::SeqCst) != RUNNING {
             return Err(Error::Stopped);
         }
-        let sent = match &self.mailbox {
+        let sent = match &*self.mailbox {
             Mailbox::Bounded(tx) => tx.try_send((Some(msg), None)).map_err(|e| match e {
                 TrySendError::Full(_) => Error::Full,
                 TrySendError::Disconnected(_) => Error::Stopped,
@@ -200,6 +219,12 @@ impl ActorSpec for Imp {
     type Ref = Ref;
 
     fn spawn(&self, config: Config, tally: &Arc<Tally>) -> Result<Ref, Error> {
+        let zero_window =
+            matches!(config.restart, Restart::OnPanic { within, .. } if within.is_zero());
+        let invalid = config.capacity == 0 || config.capacity > MAX_CAPACITY || zero_window;
+        if invalid && self.flaw != Some(Flaw::NoValidation) {
+            return Err(Error::InvalidConfig);
+        }
         let (mailbox, inbox) = if self.flaw == Some(Flaw::Unbounded) {
             let (tx, rx) = mpsc::channel();
             (Mailbox::Unbounded(tx), rx)
@@ -215,7 +240,7 @@ impl ActorSpec for Imp {
         let me = Ref {
             flaw: self.flaw,
             shared,
-            mailbox,
+            mailbox: Arc::new(mailbox),
             exits: Arc::new(Mutex::new(exits)),
         };
         let mut builder = thread::Builder::new();
@@ -223,7 +248,11 @@ impl ActorSpec for Imp {
             builder = builder.stack_size(size);
         }
         let actor = Actor {
-            me: me.clone(),
+            flaw: self.flaw,
+            shared: Arc::clone(&me.shared),
+            mailbox: Arc::downgrade(&me.mailbox),
+            exits: Arc::clone(&me.exits),
+            strong: (self.flaw == Some(Flaw::StrongSelf)).then(|| Arc::clone(&me.mailbox)),
             tally: Arc::clone(tally),
             restart: config.restart,
         };
@@ -234,22 +263,43 @@ impl ActorSpec for Imp {
     }
 }
 
+/// What the actor's thread holds: its own mailbox only weakly (see `Ref::mailbox`).
 struct Actor {
-    me: Ref,
+    flaw: Option<Flaw>,
+    shared: Arc<Shared>,
+    mailbox: Weak<Mailbox>,
+    exits: Arc<Mutex<Receiver<Exit>>>,
+    // `Flaw::StrongSelf`: a strong handle that keeps the mailbox open for ever.
+    strong: Option<Arc<Mailbox>>,
     tally: Arc<Tally>,
     restart: Restart,
 }
 
 impl Actor {
-    fn run(self, inbox: &Receiver<Envelope>, exits: &Sender<Exit>) {
-        let shared = Arc::clone(&self.me.shared);
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+
+    /// A reference to itself, as long as some other reference is alive.
+    fn myself(&self) -> Option<Ref> {
+        Some(Ref {
+            flaw: self.flaw,
+            shared: Arc::clone(&self.shared),
+            mailbox: self.mailbox.upgrade()?,
+            exits: Arc::clone(&self.exits),
+        })
+    }
+
+    fn run(mut self, inbox: &Receiver<Envelope>, exits: &Sender<Exit>) {
+        let shared = Arc::clone(&self.shared);
         CURRENT.set(shared.id);
         let mut probe = Probe::build(&self.tally);
-        let mut restarts = 0;
+        // When each restart inside the window happened.
+        let mut restarts: VecDeque<Instant> = VecDeque::new();
         let exit = 'run: loop {
             let state = shared.state.load(Ordering::SeqCst);
-            let killed = state == KILLED && !self.me.has(Flaw::KillDrains);
-            if killed || (state == STOPPING && self.me.has(Flaw::StopDropsPending)) {
+            let killed = state == KILLED && !self.has(Flaw::KillDrains);
+            if killed || (state == STOPPING && self.has(Flaw::StopDropsPending)) {
                 break if killed { Exit::Killed } else { Exit::Stopped };
             }
             let first = if state == RUNNING {
@@ -265,21 +315,22 @@ impl Actor {
                 }
             };
             let mut batch = vec![first];
-            if self.me.has(Flaw::LifoMailbox) {
+            if self.has(Flaw::LifoMailbox) {
                 batch.extend(inbox.try_iter());
                 batch.reverse();
             }
             for (msg, reply) in batch {
                 let Some(msg) = msg else { continue };
                 shared.depth.fetch_sub(1, Ordering::SeqCst);
-                if self.me.has(Flaw::ReceivedAtHandle) {
+                if self.has(Flaw::ReceivedAtHandle) {
                     shared.received.fetch_add(1, Ordering::SeqCst);
                 }
                 let start = Instant::now();
                 let result = match msg {
-                    Msg::AskSelf => Ok(Reply::SelfAsk(
-                        self.me.ask(Msg::Log, Duration::from_secs(1)).map(drop),
-                    )),
+                    Msg::AskSelf => Ok(Reply::SelfAsk(match self.myself() {
+                        Some(me) => me.ask(Msg::Log, Duration::from_secs(1)).map(drop),
+                        None => Err(Error::Stopped),
+                    })),
                     msg => catch_unwind(AssertUnwindSafe(|| probe.handle(msg))),
                 };
                 shared
@@ -288,6 +339,10 @@ impl Actor {
                 match result {
                     Ok(answer) => {
                         shared.handled.fetch_add(1, Ordering::SeqCst);
+                        let killed = shared.state.load(Ordering::SeqCst) == KILLED;
+                        if killed && self.has(Flaw::KillLosesReplyInHand) {
+                            continue;
+                        }
                         if let Some(reply) = reply {
                             let _ = reply.send(Ok(answer));
                         }
@@ -297,17 +352,26 @@ impl Actor {
                         if let Some(reply) = reply {
                             let _ = reply.send(Err(Error::Panicked { message }));
                         }
+                        let now = Instant::now();
                         let allowed = match self.restart {
                             Restart::Never => false,
-                            Restart::OnPanic { max_restarts, .. } => {
-                                self.me.has(Flaw::NoRestartLimit) || restarts < max_restarts
+                            Restart::OnPanic {
+                                max_restarts,
+                                within,
+                            } => {
+                                if !self.has(Flaw::RestartsNeverExpire) {
+                                    restarts.retain(|&t| now.duration_since(t) <= within);
+                                }
+                                self.has(Flaw::NoRestartLimit)
+                                    || restarts.len() < max_restarts as usize
                             }
                         };
                         if !allowed {
+                            let restarts = u32::try_from(restarts.len()).unwrap_or(u32::MAX);
                             break 'run Exit::GaveUp { restarts };
                         }
-                        restarts += 1;
-                        if !self.me.has(Flaw::RestartKeepsState) {
+                        restarts.push_back(now);
+                        if !self.has(Flaw::RestartKeepsState) {
                             probe = Probe::build(&self.tally);
                         }
                     }
@@ -315,12 +379,13 @@ impl Actor {
             }
         };
         shared.state.store(DEAD, Ordering::SeqCst);
+        drop(self.strong.take());
         while inbox.try_recv().is_ok() {}
         if matches!(exit, Exit::Stopped | Exit::Killed) {
             probe.stopped();
         }
         let _ = exits.send(exit);
-        if self.me.has(Flaw::ThreadLingers) {
+        if self.has(Flaw::ThreadLingers) {
             thread::sleep(Duration::from_secs(15));
         }
     }
@@ -340,14 +405,22 @@ bothways_spec::broken_tests! {
         NoSelfCheck => ask_of_self_is_an_error_not_a_deadlock, "SelfAsk(Err(AskSelf))";
     stop_drops_pending_fails_stop_drains_the_mailbox_then_runs_the_stop_hook:
         StopDropsPending => stop_drains_the_mailbox_then_runs_the_stop_hook, "all 20 queued records handled";
+    strong_self_fails_dropping_every_ref_stops_the_actor:
+        StrongSelf => dropping_every_ref_stops_the_actor, "once every reference was dropped";
     kill_drains_fails_kill_drops_pending_and_answers_askers_stopped:
         KillDrains => kill_drops_pending_and_answers_askers_stopped, "Err(Stopped) for the waiting asker";
+    kill_loses_reply_in_hand_fails_kill_lets_the_running_handler_finish:
+        KillLosesReplyInHand => kill_lets_the_running_handler_finish, "Ok(Done) for the ask whose handler was running";
     restart_keeps_state_fails_panic_is_isolated_and_restart_builds_fresh_state:
         RestartKeepsState => panic_is_isolated_and_restart_builds_fresh_state, "a fresh log";
     no_restart_limit_fails_restart_limit_stops_for_good_and_is_reported:
         NoRestartLimit => restart_limit_stops_for_good_and_is_reported, "GaveUp { restarts: 2 }";
+    restarts_never_expire_fails_restarts_count_only_within_the_window:
+        RestartsNeverExpire => restarts_count_only_within_the_window, "restarted, the first restart out of the window";
     received_at_handle_fails_metrics_count_exactly_what_was_sent_and_handled:
         ReceivedAtHandle => metrics_count_exactly_what_was_sent_and_handled, "received 101";
+    no_validation_fails_invalid_config_is_a_typed_error_not_a_panic:
+        NoValidation => invalid_config_is_a_typed_error_not_a_panic, "Err(InvalidConfig) for a mailbox capacity of 0";
     thread_lingers_fails_many_actors_spawn_and_stop_without_leaking_threads:
         ThreadLingers => many_actors_spawn_and_stop_without_leaking_threads, "threads afterwards";
 }
