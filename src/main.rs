@@ -1,64 +1,135 @@
 //! The `bothways` runner: every pattern's conformance checks in both styles on this machine,
 //! printed as one table of verdicts and measured figures.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use bothways_bench::{EXPERIMENTS, Scale};
 use bothways_spec::check::{self, run_check};
 use bothways_spec::resources::Resources;
 use bothways_spec::{
     Check, CheckResult, Failure, Figure, Flavour, actor, journal, pause, ticker, timeout,
 };
 
+mod progress;
+mod report;
 mod table;
 
+use progress::Progress;
 use table::{Cell, Row};
 
 const USAGE: &str = "\
-usage: bothways [--help] [PATTERN...]
+usage: bothways [--help] [--full] [--out DIR] [NAME...]
 
 Runs every pattern's conformance checks in both styles — async on a current_thread and a
-multi_thread tokio runtime, threads on std threads — and prints one table: pattern, scenario,
-then a verdict and the measured figures for each style. Name patterns to run only those.
-Exits 1 if any check failed, 2 on bad arguments.";
+multi_thread tokio runtime, threads on std threads — then the experiments (spawn cost, memory
+per idle task and thread, switch cost, C10K, the two async pitfalls), and prints one table:
+pattern, scenario, then a verdict and the measured figures for each style.
+
+  --full     the experiments at full size (1k to 50k tasks and threads, up to 10k
+             connections): minutes, not seconds
+  --out DIR  where report.html and report.json go (default: target/bothways)
+  NAME       run only these patterns and experiments
+
+Exits 1 if any check or experiment failed, 2 on bad arguments.";
 
 /// Runs one pattern and returns its rows.
-type Rows = fn() -> Vec<Row>;
+type Rows = fn(&Progress) -> Vec<Row>;
 
-/// Every pattern the runner knows, in the order its rows appear.
-const PATTERNS: &[(&str, Rows)] = &[
-    ("timeout", timeout_rows),
-    ("ticker", ticker_rows),
-    ("pause", pause_rows),
-    ("journal", journal_rows),
-    ("actor", actor_rows),
+/// Every pattern the runner knows, in the order its rows appear, with its number of checks.
+const PATTERNS: &[(&str, Rows, usize)] = &[
+    ("timeout", timeout_rows, timeout::CHECK_NAMES.len()),
+    ("ticker", ticker_rows, ticker::CHECK_NAMES.len()),
+    ("pause", pause_rows, pause::CHECK_NAMES.len()),
+    ("journal", journal_rows, journal::CHECK_NAMES.len()),
+    ("actor", actor_rows, actor::CHECK_NAMES.len()),
 ];
 
-fn main() -> ExitCode {
-    let mut chosen = Vec::new();
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            name => match PATTERNS.iter().find(|(known, _)| *known == name) {
-                Some(pattern) => chosen.push(pattern),
-                None => {
-                    let known: Vec<&str> = PATTERNS.iter().map(|(n, _)| *n).collect();
-                    eprintln!(
-                        "bothways: unknown pattern {name:?} (known: {})\n\n{USAGE}",
-                        known.join(", ")
-                    );
-                    return ExitCode::from(2);
-                }
+/// What the command line asked for.
+struct Args {
+    full: bool,
+    out: PathBuf,
+    patterns: Vec<&'static (&'static str, Rows, usize)>,
+    experiments: Vec<&'static (&'static str, bothways_bench::Runner)>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut args = Args {
+        full: false,
+        out: default_out(),
+        patterns: Vec::new(),
+        experiments: Vec::new(),
+    };
+    let mut argv = std::env::args_os().skip(1);
+    while let Some(arg) = argv.next() {
+        let Some(arg) = arg.to_str() else {
+            return Err(format!("not UTF-8: {arg:?}"));
+        };
+        match arg {
+            "-h" | "--help" => return Ok(None),
+            "--full" => args.full = true,
+            "--out" => match argv.next() {
+                Some(dir) => args.out = PathBuf::from(dir),
+                None => return Err("--out needs a directory".into()),
             },
+            name => {
+                if let Some(p) = PATTERNS.iter().find(|(known, ..)| *known == name) {
+                    args.patterns.push(p);
+                } else if let Some(e) = EXPERIMENTS.iter().find(|(known, _)| *known == name) {
+                    args.experiments.push(e);
+                } else {
+                    let known: Vec<&str> = PATTERNS
+                        .iter()
+                        .map(|(n, ..)| *n)
+                        .chain(EXPERIMENTS.iter().map(|(n, _)| *n))
+                        .collect();
+                    return Err(format!(
+                        "unknown name {name:?} (known: {})",
+                        known.join(", ")
+                    ));
+                }
+            }
         }
     }
-    if chosen.is_empty() {
-        chosen = PATTERNS.iter().collect();
+    if args.patterns.is_empty() && args.experiments.is_empty() {
+        args.patterns = PATTERNS.iter().collect();
+        args.experiments = EXPERIMENTS.iter().collect();
     }
+    Ok(Some(args))
+}
+
+/// `target/bothways` beside the binary's profile directory (`target/release/bothways`), so
+/// `cargo run --release` writes under the workspace's target directory wherever it is.
+fn default_out() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("bothways")))
+        .unwrap_or_else(|| PathBuf::from("target/bothways"))
+}
+
+fn main() -> ExitCode {
+    // The memory and C10K experiments re-execute this binary as their measured child.
+    if let Some(code) = bothways_bench::child_main() {
+        return code;
+    }
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(why) => {
+            eprintln!("bothways: {why}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let steps = args.patterns.iter().map(|(_, _, n)| 3 * n).sum::<usize>()
+        + EXPERIMENT_STEPS * args.experiments.len();
+    let progress = Progress::new(steps);
+    let drawer = progress.draw();
+
     // The checks provoke panics on purpose (a panicking operation must become a typed error);
     // the default hook would print each one over the table. `run_check` still reports any
     // panic that escapes as a failed check.
@@ -66,16 +137,55 @@ fn main() -> ExitCode {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let start = Instant::now();
-    let rows: Vec<Row> = chosen.iter().flat_map(|(_, rows)| rows()).collect();
+    let rows: Vec<Row> = args
+        .patterns
+        .iter()
+        .flat_map(|(_, rows, _)| rows(&progress))
+        .collect();
     std::panic::set_hook(default_hook);
-    let failed = rows.iter().any(Row::failed);
+    let scale = if args.full { Scale::Full } else { Scale::Quick };
+    let experiments: Vec<report::Experiment> = args
+        .experiments
+        .iter()
+        .map(|(id, run)| run_experiment(id, *run, scale, &progress))
+        .collect();
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish(drawer);
+
+    let failed = rows.iter().any(Row::failed) || experiments.iter().any(|e| e.error.is_some());
     println!("{}", table::render(&rows));
+    if !experiments.is_empty() {
+        println!("\n{}", table::render_experiments(&experiments));
+    }
+    let cores = thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "{} on {} cores, in {:.1} s. async cells: current_thread / multi_thread.",
+        "{} on {cores} cores, in {seconds:.1} s. async cells: current_thread / multi_thread.",
         machine(),
-        thread::available_parallelism().map_or(0, usize::from),
-        start.elapsed().as_secs_f64()
     );
+    let report = report::Report {
+        machine: machine(),
+        cores,
+        full: args.full,
+        seconds,
+        release: !cfg!(debug_assertions),
+        command: command_line(),
+        patterns: PATTERNS.iter().map(|(name, ..)| *name).collect(),
+        rows: &rows,
+        experiments: &experiments,
+    };
+    match report.write(&args.out) {
+        Ok(()) => println!(
+            "report: {} (and report.json)",
+            args.out.join("report.html").display()
+        ),
+        Err(e) => {
+            eprintln!(
+                "bothways: cannot write the report to {}: {e}",
+                args.out.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     if failed {
         ExitCode::FAILURE
     } else {
@@ -83,10 +193,110 @@ fn main() -> ExitCode {
     }
 }
 
-fn timeout_rows() -> Vec<Row> {
+/// The command that reproduces this run, as a reader would type it.
+fn command_line() -> String {
+    let mut words = vec!["cargo run"];
+    if !cfg!(debug_assertions) {
+        words.push("--release");
+    }
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !args.is_empty() {
+        words.push("--");
+    }
+    words.extend(args.iter().map(String::as_str));
+    words.join(" ")
+}
+
+/// Steps of the progress bar one experiment is worth: each message it sends moves the bar by
+/// one, up to all but the last, which its end takes.
+const EXPERIMENT_STEPS: usize = 12;
+
+/// Runs one experiment and turns its result into the report's terms; an experiment that
+/// cannot run is shown with its error, and fails the run.
+fn run_experiment(
+    id: &str,
+    run: bothways_bench::Runner,
+    scale: Scale,
+    progress: &Progress,
+) -> report::Experiment {
+    progress.stage(&format!("experiment {id} …"));
+    let mut moved = 0;
+    // An experiment that panics is a failed experiment, not a lost report.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(scale, &mut |what: &str| {
+            progress.set_label(&format!("experiment {what}"));
+            if moved + 1 < EXPERIMENT_STEPS {
+                moved += 1;
+                progress.step();
+            }
+        })
+    }))
+    .unwrap_or_else(|p| {
+        Err(bothways_bench::Error::Panicked {
+            what: format!("experiment {id}: {}", check::panic_text(&*p)),
+        })
+    });
+    for _ in moved..EXPERIMENT_STEPS {
+        progress.step();
+    }
+    match result {
+        Ok(e) => report::Experiment {
+            id: e.id.to_owned(),
+            title: e.title,
+            claim: e.claim,
+            notes: e.notes,
+            error: None,
+            charts: e
+                .charts
+                .into_iter()
+                .map(|c| report::Chart {
+                    title: c.title,
+                    x_label: c.x_label,
+                    y_label: c.y_label,
+                    log_x: c.log_x,
+                    series: c
+                        .series
+                        .into_iter()
+                        .map(|s| report::Series {
+                            class: match s.style {
+                                bothways_bench::Style::Async => "async",
+                                bothways_bench::Style::Threads => "threads",
+                            },
+                            label: s.label,
+                            points: s
+                                .points
+                                .into_iter()
+                                // N is a count well below 2^53: exact as f64.
+                                .map(|p| report::Point {
+                                    n: p.n as f64,
+                                    value: p.value,
+                                    note: p.note,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        },
+        Err(e) => report::Experiment {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            claim: String::new(),
+            charts: Vec::new(),
+            notes: Vec::new(),
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+fn timeout_rows(progress: &Progress) -> Vec<Row> {
     use bothways_timeout_async::conformance::Conformance as Async;
     use bothways_timeout_threads::conformance::Conformance as Threads;
     pattern_rows(
+        progress,
         Pattern {
             name: "timeout",
             names: timeout::CHECK_NAMES,
@@ -103,10 +313,11 @@ fn timeout_rows() -> Vec<Row> {
     )
 }
 
-fn ticker_rows() -> Vec<Row> {
+fn ticker_rows(progress: &Progress) -> Vec<Row> {
     use bothways_ticker_async::conformance::Conformance as Async;
     use bothways_ticker_threads::conformance::Conformance as Threads;
     pattern_rows(
+        progress,
         Pattern {
             name: "ticker",
             names: ticker::CHECK_NAMES,
@@ -123,10 +334,11 @@ fn ticker_rows() -> Vec<Row> {
     )
 }
 
-fn pause_rows() -> Vec<Row> {
+fn pause_rows(progress: &Progress) -> Vec<Row> {
     use bothways_pause_async::conformance::Conformance as Async;
     use bothways_pause_threads::conformance::Conformance as Threads;
     pattern_rows(
+        progress,
         Pattern {
             name: "pause",
             names: pause::CHECK_NAMES,
@@ -143,10 +355,11 @@ fn pause_rows() -> Vec<Row> {
     )
 }
 
-fn journal_rows() -> Vec<Row> {
+fn journal_rows(progress: &Progress) -> Vec<Row> {
     use bothways_journal_async::conformance::Conformance as Async;
     use bothways_journal_threads::conformance::Conformance as Threads;
     pattern_rows(
+        progress,
         Pattern {
             name: "journal",
             names: journal::CHECK_NAMES,
@@ -163,10 +376,11 @@ fn journal_rows() -> Vec<Row> {
     )
 }
 
-fn actor_rows() -> Vec<Row> {
+fn actor_rows(progress: &Progress) -> Vec<Row> {
     use bothways_actor_async::conformance::Conformance as Async;
     use bothways_actor_threads::conformance::Conformance as Threads;
     pattern_rows(
+        progress,
         Pattern {
             name: "actor",
             names: actor::CHECK_NAMES,
@@ -201,6 +415,7 @@ struct Style<T, A, E> {
 /// lays the results out as rows: first the threads each implementation started, then one row
 /// per check.
 fn pattern_rows<Th, As, Et, Ea>(
+    progress: &Progress,
     pattern: Pattern,
     threads: Style<Th, (), Et>,
     asyncs: Style<As, Flavour, Ea>,
@@ -211,11 +426,11 @@ where
     Et: std::fmt::Display,
     Ea: std::fmt::Display,
 {
-    eprintln!(
+    progress.stage(&format!(
         "{}: {} checks × threads and async (2 runtimes) …",
         pattern.name,
         pattern.names.len()
-    );
+    ));
     let built_threads =
         measured_build(|| (threads.build)(()).map_err(|e| format!("cannot build: {e}")));
     let built_current = measured_build(|| {
@@ -229,15 +444,16 @@ where
     // process lock, exclusively when it counts the whole process's threads, files or CPU.
     let wide = pattern.process_wide;
     let (th, current, multi) = thread::scope(|s| {
-        let th = s.spawn(|| run_all(built_threads, threads.checks, wide));
-        let current = s.spawn(|| run_all(built_current, asyncs.checks, wide));
-        let multi = s.spawn(|| run_all(built_multi, asyncs.checks, wide));
+        let name = pattern.name;
+        let th = s.spawn(|| run_all(built_threads, threads.checks, wide, (progress, name)));
+        let current = s.spawn(|| run_all(built_current, asyncs.checks, wide, (progress, name)));
+        let multi = s.spawn(|| run_all(built_multi, asyncs.checks, wide, (progress, name)));
         (join(th), join(current), join(multi))
     });
 
     let mut rows = vec![Row {
         pattern: pattern.name,
-        scenario: "threads used".into(),
+        scenario: table::THREADS_USED.into(),
         async_cell: Cell::pair(
             threads_cell(&current.threads_used),
             threads_cell(&multi.threads_used),
@@ -278,13 +494,17 @@ fn run_all<T>(
     built: Result<(T, i64), String>,
     checks: fn() -> Vec<Check<T>>,
     process_wide: &[&str],
+    (progress, pattern): (&Progress, &str),
 ) -> Run {
     let (imp, started) = match built {
         Ok(pair) => pair,
         Err(e) => {
             let results = checks()
                 .iter()
-                .map(|_| Err(Failure::new("an implementation to check", e.as_str())))
+                .map(|_| {
+                    progress.step();
+                    Err(Failure::new("an implementation to check", e.as_str()))
+                })
                 .collect();
             return Run {
                 threads_used: Err(e),
@@ -296,7 +516,10 @@ fn run_all<T>(
         .into_iter()
         .map(|c| {
             let _process = check::guard(process_wide.contains(&c.name));
-            run_check(c.run, &imp)
+            progress.set_label(&format!("{pattern} · {}", c.name.replace('_', " ")));
+            let result = run_check(c.run, &imp);
+            progress.step();
+            result
         })
         .collect();
     Run {

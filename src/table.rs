@@ -98,6 +98,9 @@ fn value(f: &Figure) -> String {
     f.to_string().trim_start().to_owned()
 }
 
+/// The scenario of the row the runner adds before a pattern's checks.
+pub(crate) const THREADS_USED: &str = "threads used";
+
 /// One line of the table.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -108,6 +111,11 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// Whether the row is a check of the suite, not the runner's own "threads used" count.
+    pub(crate) fn is_check(&self) -> bool {
+        self.scenario != THREADS_USED
+    }
+
     pub(crate) fn failed(&self) -> bool {
         self.async_cell.failed() || self.threads_cell.failed()
     }
@@ -167,6 +175,53 @@ pub(crate) fn render(rows: &[Row]) -> String {
         out.push(String::new());
         out.push("failures:".into());
         out.extend(failures);
+    }
+    out.join("\n")
+}
+
+/// The experiments: per chart, a heading and aligned columns, N then one column per series.
+pub(crate) fn render_experiments(experiments: &[crate::report::Experiment]) -> String {
+    use crate::report::svg::number;
+    let mut out = Vec::new();
+    for e in experiments {
+        if let Some(why) = &e.error {
+            out.push(format!("{} — FAIL: {why}", e.id));
+        }
+        for c in &e.charts {
+            out.push(format!("{} — {}, {}", e.id, c.title, c.y_label));
+            let ns = c.ns();
+            let mut grid = vec![
+                std::iter::once("N".to_owned())
+                    .chain(c.series.iter().map(|s| s.label.clone()))
+                    .collect::<Vec<_>>(),
+            ];
+            for n in ns {
+                let mut line = vec![number(n)];
+                line.extend(
+                    c.series
+                        .iter()
+                        .map(|s| match s.points.iter().find(|p| p.n == n) {
+                            Some(p) => p.value.map_or_else(|| "–".into(), number),
+                            None => String::new(),
+                        }),
+                );
+                grid.push(line);
+            }
+            let mut widths = vec![0; grid[0].len()];
+            for line in &grid {
+                for (w, cell) in widths.iter_mut().zip(line) {
+                    *w = (*w).max(cell.chars().count());
+                }
+            }
+            for line in &grid {
+                let padded: Vec<String> = line
+                    .iter()
+                    .zip(&widths)
+                    .map(|(cell, w)| format!("{cell:>w$}"))
+                    .collect();
+                out.push(format!("  {}", padded.join("  ")));
+            }
+        }
     }
     out.join("\n")
 }
