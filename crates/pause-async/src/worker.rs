@@ -135,6 +135,8 @@ where
     let mut seen = gate.watch();
     // What this loop last told the gate: busy (taking items) or parked.
     let mut busy = true;
+    // The run below ended on an empty input: no need to look again before the select.
+    let mut drained = false;
     // Items applied since the loop last spent a unit of tokio's budget.
     let mut unbudgeted = 0;
     loop {
@@ -147,9 +149,14 @@ where
         }
         // Nobody asking and an item already waiting: no select needed, the common case under
         // load. A pauser who comes now is served after this item, as for any item in progress.
-        let ready = if busy { input.try_recv().ok() } else { None };
-        let item = match ready {
-            Some(item) => Ok(item),
+        let ready = if busy && !drained {
+            input.try_recv().ok()
+        } else {
+            None
+        };
+        drained = false;
+        let mut item = match ready {
+            Some(item) => item,
             None => tokio::select! {
                 // A pauser came or went: go round to look again. First, so a waiting pause
                 // wins over a ready item.
@@ -159,36 +166,52 @@ where
                     Err(_) => return Exit::Stopped,
                 },
                 // Not polled at all while paused: no item is even taken off the input.
-                item = input.recv(), if busy => item.map_err(drop),
+                item = input.recv(), if busy => match item {
+                    Ok(item) => item,
+                    Err(_) => return Exit::Stopped,
+                },
             },
         };
-        match item {
-            Ok(item) => {
-                // The item runs to its end: nothing here looks at the count until the next
-                // turn of the loop, so no item is ever split by a pause. A panic unwinds out of
-                // the loop, to the `catch_unwind` in `spawn`.
-                effect(item).await;
+        // A run of items, applied in this tight loop while more are waiting and nobody asks:
+        // one atomic load per item looks at the gate, and the `select!` above (and its
+        // futures) is left alone until the input is empty or a pauser comes. The effect is
+        // called from this one place, so that the compiler may inline it; and nothing but the
+        // budget count is kept across its `await`, so that the loop's state stays in
+        // registers.
+        loop {
+            // The item runs to its end: nothing here looks at the count until it is done, so no
+            // item is ever split by a pause. A panic unwinds out of the loop, to the
+            // `catch_unwind` in `spawn`.
+            effect(item).await;
+            unbudgeted += 1;
+            if unbudgeted == BUDGET_EVERY {
+                unbudgeted = 0;
+                tokio::task::consume_budget().await;
             }
-            Err(()) => return Exit::Stopped,
-        }
-        // A flood of ready items never makes the loop wait (`async_channel` knows nothing of
-        // tokio's budget): spend a unit now and then, so that the task yields once the budget
-        // is gone and other tasks, the timers and a pauser on a `current_thread` runtime get
-        // their turn. Not one unit per item: that yields every 128 items, each yield a trip
-        // through the scheduler and its driver, and made the loop about 30% slower than a bare
-        // one on the tiny items of the `throughput-drain` bench (one per 16 items: still up to
-        // 16% on `multi_thread`). One unit per `BUDGET_EVERY` items yields every 8,192 items.
-        // An effect that awaits a tokio resource (a sleep, a tokio channel, tokio I/O) spends
-        // budget itself, and yields sooner.
-        unbudgeted += 1;
-        if unbudgeted == BUDGET_EVERY {
-            unbudgeted = 0;
-            tokio::task::consume_budget().await;
+            // A pauser waiting: go round to `settle`, between this item and the next.
+            if gate.asked() {
+                break;
+            }
+            item = match input.try_recv() {
+                Ok(next) => next,
+                Err(_) => {
+                    drained = true;
+                    break;
+                }
+            };
         }
     }
 }
 
-/// Items applied per unit of tokio's budget spent; see the end of [`run`]'s loop.
+/// Items applied per unit of tokio's budget spent. A flood of ready items never makes the loop
+/// wait (`async_channel` knows nothing of tokio's budget): spend a unit now and then, so that
+/// the task yields once the budget is gone and other tasks, the timers and a pauser on a
+/// `current_thread` runtime get their turn. Not one unit per item: that yields every 128
+/// items, each yield a trip through the scheduler and its driver, and made the loop about 30%
+/// slower than a bare one on the tiny items of the `throughput-drain` bench (one per 16 items:
+/// still up to 16% on `multi_thread`). One unit per `BUDGET_EVERY` items yields every 8,192
+/// items. An effect that awaits a tokio resource (a sleep, a tokio channel, tokio I/O) spends
+/// budget itself, and yields sooner.
 const BUDGET_EVERY: u32 = 64;
 
 struct ExitOnDrop(Arc<Gate>);
