@@ -8,6 +8,10 @@
 //!   samples, untimed, a prune empties the file so it stays small. `none` and `flush` have one appender;
 //!   `group16` is fsync-before-return with 16 concurrent appenders sharing fsyncs. Throughput
 //!   is in events: criterion prints appends per second.
+//! - `append_<size>_group16/fsync_bound`: no journal, the disk alone: one write of 16 events'
+//!   bytes and one `fdatasync`, counted as 16 appends. It is what group commit would reach if
+//!   every fsync took all 16 appenders and waking them cost nothing, measured in the same run,
+//!   so the two styles can be read against this disk's fsync latency, which varies by minutes.
 //! - `replay_1KiB/*`: a subscriber from sequence 1 receiving every event of a 16 MiB journal of
 //!   1 KiB events, from the page cache (the file was just written). Throughput in bytes.
 //! - `pause_<size>/*`: one `subscribe(1)` call on an idle journal of the given size: the time
@@ -53,6 +57,33 @@ fn async_options(durability: aj::Durability) -> aj::Options {
         durability,
         ..aj::Options::default()
     }
+}
+
+/// `iters` times: `appenders` events' bytes appended to a file in one write, then one
+/// `fdatasync`. The file is truncated, untimed, every 16 MiB.
+fn fsync_bound(event: &[u8], appenders: u64, iters: u64) -> Duration {
+    use std::io::Write;
+    let dir = dir();
+    let mut file =
+        std::fs::File::create(dir.path().join("bound")).unwrap_or_else(|e| panic!("a file: {e}"));
+    let bytes = event.repeat(appenders as usize);
+    let mut written = 0;
+    let mut elapsed = Duration::ZERO;
+    for _ in 0..iters {
+        let start = Instant::now();
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_data())
+            .unwrap_or_else(|e| panic!("write and fdatasync: {e}"));
+        elapsed += start.elapsed();
+        written += bytes.len();
+        if written >= 16 << 20 {
+            file.set_len(0)
+                .and_then(|()| std::io::Seek::rewind(&mut file))
+                .unwrap_or_else(|e| panic!("truncate: {e}"));
+            written = 0;
+        }
+    }
+    elapsed
 }
 
 /// `iters` appends of `event` with `appenders` threads, then a flush: the timed part. Then,
@@ -175,6 +206,12 @@ fn journal(c: &mut Criterion) {
                 ))
                 .unwrap_or_else(|e| panic!("open: {e}")),
             );
+            if appenders > 1 {
+                group.throughput(Throughput::Elements(appenders));
+                group.bench_function(BenchmarkId::new(case.clone(), "fsync_bound"), |b| {
+                    b.iter_custom(|iters| fsync_bound(&event, appenders, iters));
+                });
+            }
             group.throughput(Throughput::Elements(1));
             group.bench_function(BenchmarkId::new(case.clone(), "threads"), |b| {
                 b.iter_custom(|iters| threads_appends(&tjournal, &event, appenders, iters));

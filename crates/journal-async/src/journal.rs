@@ -14,7 +14,7 @@ use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::subscription::Subscription;
-use crate::writer::{self, Command, Live, State};
+use crate::writer::{self, Command, Durable, Live, State};
 use crate::{Durability, Error, Options};
 
 /// An append-only event journal in one file.
@@ -42,6 +42,8 @@ pub struct Journal {
     // Async: a tokio Mutex, because an appender awaits room in the input while holding it.
     input: Mutex<Input>,
     state: Arc<Mutex<State>>,
+    /// How far the file is fsynced: what appenders under [`Durability::Append`] wait on.
+    durable: Arc<Durable>,
     pause: PauseHandle,
     worker: StdMutex<Option<Worker>>,
     // Async: the periodic flush is a task of its own, stopped through a oneshot.
@@ -71,11 +73,22 @@ impl Journal {
         })
         .await
         .map_err(|e| Error::failed(&e))??;
-        let state = Arc::new(Mutex::new(State::new(path, file, next_seq)));
+        let durable = Arc::new(Durable::default());
+        let state = Arc::new(Mutex::new(State::new(
+            path,
+            file,
+            next_seq,
+            Arc::clone(&durable),
+        )));
         let (tx, rx) = bounded(options.input_queue.max(1));
         let worker = Worker::spawn(
             rx.clone(),
-            writer::effect(Arc::clone(&state), rx, options.durability),
+            writer::effect(
+                Arc::clone(&state),
+                Arc::clone(&durable),
+                rx,
+                options.durability,
+            ),
         )
         .map_err(|e| Error::failed(&e))?;
         let ticker = spawn_ticker(tx.clone(), options);
@@ -85,6 +98,7 @@ impl Journal {
                 tx: Some(tx),
             }),
             state,
+            durable,
             pause: worker.handle(),
             worker: StdMutex::new(Some(worker)),
             ticker: StdMutex::new(Some(ticker)),
@@ -104,26 +118,19 @@ impl Journal {
             }
             .into());
         }
-        let (ack, acked) = match self.options.durability {
-            Durability::Append => {
-                let (tx, rx) = oneshot::channel();
-                (Some(tx), Some(rx))
-            }
-            Durability::None | Durability::Flush => (None, None),
-        };
+        let payload = event.to_vec();
         let seq = {
             let mut input = self.input.lock().await;
             let seq = input.next_seq;
             let tx = input.tx.as_ref().ok_or(Error::Closed)?;
-            let payload = event.to_vec();
-            tx.send(Command::Append { seq, payload, ack })
+            tx.send(Command::Append { seq, payload })
                 .await
                 .map_err(|_| Error::Closed)?;
             input.next_seq += 1;
             seq
         };
-        if let Some(acked) = acked {
-            wait(acked).await?;
+        if self.options.durability == Durability::Append {
+            self.durable.wait_for(seq).await?;
         }
         Ok(seq)
     }

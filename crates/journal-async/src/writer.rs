@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_channel::{Receiver, Sender, TrySendError};
 use bothways_journal_format::{Event, HEADER_LEN, Header, Reader, encode_record};
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::{Durability, Error};
 
@@ -25,11 +25,10 @@ pub(crate) type Ack = oneshot::Sender<Result<(), String>>;
 /// One command to the writer, in the order appenders took their sequence numbers.
 #[derive(Debug)]
 pub(crate) enum Command {
+    /// Under [`Durability::Append`], its appender then waits in [`Durable::wait_for`].
     Append {
         seq: u64,
         payload: Vec<u8>,
-        /// `Some` under [`Durability::Append`]: answered after the fsync.
-        ack: Option<Ack>,
     },
     Flush(Ack),
     Tick,
@@ -41,6 +40,77 @@ pub(crate) enum Command {
 pub(crate) struct Live {
     pub(crate) tx: Sender<Event>,
     pub(crate) lagged: Arc<AtomicBool>,
+}
+
+/// How far the file is on disk: the one value every appender under [`Durability::Append`]
+/// waits on. An fsync answers its whole group by moving the mark once and waking them all;
+/// no channel is made per append.
+// Async: a tokio watch channel, one value and a wake-up for every task that waits on it. The
+// threads journal builds the same from a Mutex and a Condvar.
+#[derive(Debug)]
+pub(crate) struct Durable {
+    mark: watch::Sender<Mark>,
+}
+
+/// The durable mark, and why it will move no more.
+#[derive(Debug, Default)]
+struct Mark {
+    /// Every event up to this sequence number is fsynced.
+    synced: u64,
+    /// Set once nothing after `synced` will reach the disk: `Err` if a write or an fsync
+    /// failed, `Ok` if the writer stopped.
+    ended: Option<Result<(), String>>,
+}
+
+impl Default for Durable {
+    fn default() -> Self {
+        Durable {
+            mark: watch::Sender::new(Mark::default()),
+        }
+    }
+}
+
+impl Durable {
+    fn update(&self, change: impl FnOnce(&mut Mark)) {
+        self.mark.send_modify(change);
+    }
+
+    /// Waits until event `seq` is fsynced, or the writer says it never will be.
+    pub(crate) async fn wait_for(&self, seq: u64) -> Result<(), Error> {
+        let mut moved = self.mark.subscribe();
+        // The sender lives as long as `self`, so this wait ends only through the mark.
+        let mark = moved
+            .wait_for(|mark| mark.synced >= seq || mark.ended.is_some())
+            .await
+            .map_err(|_| Error::Closed)?;
+        if mark.synced >= seq {
+            return Ok(());
+        }
+        match &mark.ended {
+            Some(Err(message)) => Err(Error::Failed {
+                message: message.clone(),
+            }),
+            _ => Err(Error::Closed),
+        }
+    }
+
+    fn end(&self, outcome: Result<(), String>) {
+        // The first ending is the one that stays: a failure is not overwritten by the close.
+        self.update(|mark| {
+            mark.ended.get_or_insert(outcome);
+        });
+    }
+}
+
+/// Ends [`Durable`] when the writer's effect is dropped, that is when the writer stops for
+/// any reason, a panic included: no appender waits for an fsync that cannot come.
+#[derive(Debug)]
+struct CloseOnDrop(Arc<Durable>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.end(Ok(()));
+    }
 }
 
 /// The file and everything the writer keeps. Shared with `subscribe` and `prune`, which take it
@@ -55,19 +125,24 @@ pub(crate) struct State {
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
     pub(crate) subscribers: Vec<Live>,
-    waiting: Vec<Ack>,
+    durable: Arc<Durable>,
+    /// How many appenders wait for the next fsync.
+    waiting: usize,
     failed: Option<String>,
 }
 
 impl State {
-    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64) -> Self {
+    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64, durable: Arc<Durable>) -> Self {
+        // What the file held when it was opened is on disk: `open` fsynced it.
+        durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
             path,
             file: Some(file),
             buf: Vec::with_capacity(BUFFER),
             next_seq,
             subscribers: Vec::new(),
-            waiting: Vec::new(),
+            durable,
+            waiting: 0,
             failed: None,
         }
     }
@@ -106,18 +181,30 @@ impl State {
             Ok((file, buf, Ok(()))) => {
                 self.file = Some(file);
                 self.buf = buf;
+                if fsync {
+                    // Every event written so far is on disk: its appenders may return.
+                    let synced = self.next_seq.saturating_sub(1);
+                    self.durable.update(|mark| mark.synced = synced);
+                    self.waiting = 0;
+                }
                 Ok(())
             }
             Ok((file, _, Err(e))) => {
                 self.file = Some(file);
-                self.failed = Some(e.to_string());
+                self.fail(e.to_string());
                 Err(e.into())
             }
             Err(e) => {
-                self.failed = Some(e.to_string());
+                self.fail(e.to_string());
                 Err(Error::failed(&e))
             }
         }
+    }
+
+    /// Keeps the first failure, and tells the appenders waiting for an fsync.
+    fn fail(&mut self, message: String) {
+        self.durable.end(Err(message.clone()));
+        self.failed = Some(message);
     }
 
     async fn write(&mut self, seq: u64, payload: Vec<u8>) {
@@ -126,7 +213,7 @@ impl State {
         }
         // `append` refused oversized payloads before they got a sequence number.
         if let Err(e) = encode_record(seq, &payload, &mut self.buf) {
-            self.failed = Some(e.to_string());
+            self.fail(e.to_string());
             return;
         }
         self.next_seq = seq + 1;
@@ -151,10 +238,8 @@ impl State {
     }
 
     async fn answer_waiting(&mut self) {
-        let result = self.flush(true).await.map_err(|e| e.to_string());
-        for ack in self.waiting.drain(..) {
-            let _ = ack.send(result.clone());
-        }
+        // The outcome reaches the appenders through `durable`, a failure included.
+        let _ = self.flush(true).await;
     }
 
     /// Rewrites the file keeping only the events after `after`: a temporary file, fsync,
@@ -212,19 +297,22 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
 /// other command is queued behind this one, fsyncs once for all of them (group commit).
 pub(crate) fn effect(
     state: Arc<Mutex<State>>,
+    durable: Arc<Durable>,
     input: Receiver<Command>,
     durability: Durability,
 ) -> impl FnMut(Command) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> + Send + 'static {
     let fsync_on_flush = durability != Durability::None;
+    let closer = CloseOnDrop(durable);
     move |command| {
+        let _moved_in = &closer; // so it is dropped with the effect, when the writer stops
         let (shared, input) = (Arc::clone(&state), input.clone());
         Box::pin(async move {
             let mut state = shared.lock().await;
             match command {
-                Command::Append { seq, payload, ack } => {
+                Command::Append { seq, payload } => {
                     state.write(seq, payload).await;
-                    if let Some(ack) = ack {
-                        state.waiting.push(ack);
+                    if durability == Durability::Append {
+                        state.waiting += 1;
                     }
                 }
                 Command::Flush(ack) => {
@@ -241,7 +329,10 @@ pub(crate) fn effect(
                     state.subscribers.clear();
                 }
             }
-            if !state.waiting.is_empty() && (input.is_empty() || state.waiting.len() >= GROUP_MAX) {
+            if state.waiting != 0
+                && state.failed.is_none()
+                && (input.is_empty() || state.waiting >= GROUP_MAX)
+            {
                 // Appenders just answered are still waking up to send their next event: one
                 // yield lets them, so the fsync below is shared by more of them.
                 // Async: one yield is enough, as they are tasks already queued on this runtime
@@ -251,7 +342,7 @@ pub(crate) fn effect(
                     drop(state);
                     tokio::task::yield_now().await;
                     state = shared.lock().await;
-                    if !input.is_empty() && state.waiting.len() < GROUP_MAX {
+                    if !input.is_empty() && state.waiting < GROUP_MAX {
                         return;
                     }
                 }

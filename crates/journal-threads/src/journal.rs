@@ -13,7 +13,7 @@ use bothways_pause_threads::{PauseHandle, Worker};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 use crate::subscription::Subscription;
-use crate::writer::{self, Command, Live, State, lock};
+use crate::writer::{self, Command, Durable, Live, State, lock};
 use crate::{Durability, Error, Options};
 
 /// An append-only event journal in one file.
@@ -37,6 +37,8 @@ use crate::{Durability, Error, Options};
 pub struct Journal {
     input: Mutex<Input>,
     state: Arc<Mutex<State>>,
+    /// How far the file is fsynced: what appenders under [`Durability::Append`] wait on.
+    durable: Arc<Durable>,
     pause: PauseHandle,
     worker: Mutex<Option<Worker>>,
     // Threads: the periodic flush is a thread of its own, stopped through a channel.
@@ -84,11 +86,22 @@ impl Journal {
             }
             (found.next_seq, found.torn)
         };
-        let state = Arc::new(Mutex::new(State::new(path, file, next_seq)));
+        let durable = Arc::new(Durable::default());
+        let state = Arc::new(Mutex::new(State::new(
+            path,
+            file,
+            next_seq,
+            Arc::clone(&durable),
+        )));
         let (tx, rx) = bounded(options.input_queue.max(1));
         let worker = Worker::spawn(
             rx.clone(),
-            writer::effect(Arc::clone(&state), rx, options.durability),
+            writer::effect(
+                Arc::clone(&state),
+                Arc::clone(&durable),
+                rx,
+                options.durability,
+            ),
         )
         .map_err(|e| Error::failed(&e))?;
         let ticker = spawn_ticker(tx.clone(), options)?;
@@ -98,6 +111,7 @@ impl Journal {
                 tx: Some(tx),
             }),
             state,
+            durable,
             pause: worker.handle(),
             worker: Mutex::new(Some(worker)),
             ticker: Mutex::new(Some(ticker)),
@@ -117,25 +131,20 @@ impl Journal {
             }
             .into());
         }
-        let (ack, acked) = match self.options.durability {
-            Durability::Append => {
-                let (tx, rx) = bounded(1);
-                (Some(tx), Some(rx))
-            }
-            Durability::None | Durability::Flush => (None, None),
-        };
-        let seq = {
+        let payload = event.to_vec();
+        let (seq, queued) = {
             let mut input = self.input.lock().unwrap_or_else(PoisonError::into_inner);
             let seq = input.next_seq;
             let tx = input.tx.as_ref().ok_or(Error::Closed)?;
-            let payload = event.to_vec();
-            tx.send(Command::Append { seq, payload, ack })
+            tx.send(Command::Append { seq, payload })
                 .map_err(|_| Error::Closed)?;
+            let queued = tx.len();
             input.next_seq += 1;
-            seq
+            (seq, queued)
         };
-        if let Some(acked) = acked {
-            wait(&acked)?;
+        if self.options.durability == Durability::Append {
+            self.durable.arrived(queued);
+            self.durable.wait_for(seq)?;
         }
         Ok(seq)
     }

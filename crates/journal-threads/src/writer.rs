@@ -4,12 +4,13 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use bothways_journal_format::{Event, HEADER_LEN, Header, Reader, encode_record};
-use crossbeam_channel::{Receiver, Select, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::{Durability, Error};
 
@@ -25,11 +26,10 @@ pub(crate) type Ack = Sender<Result<(), String>>;
 /// One command to the writer, in the order appenders took their sequence numbers.
 #[derive(Debug)]
 pub(crate) enum Command {
+    /// Under [`Durability::Append`], its appender then waits in [`Durable::wait_for`].
     Append {
         seq: u64,
         payload: Vec<u8>,
-        /// `Some` under [`Durability::Append`]: answered after the fsync.
-        ack: Option<Ack>,
     },
     Flush(Ack),
     Tick,
@@ -43,6 +43,122 @@ pub(crate) struct Live {
     pub(crate) lagged: Arc<AtomicBool>,
 }
 
+/// How far the file is on disk: the one value every appender under [`Durability::Append`]
+/// waits on. An fsync answers its whole group by moving the mark once and waking them all;
+/// no channel is made per append.
+// Threads: a Mutex and a Condvar. Not a crossbeam channel per append: the writer would wake
+// its appenders one `send` (one syscall) at a time, and a `recv` spins before it parks, which
+// on two cores takes the CPU from the writer the appenders wait for. The async journal uses a
+// tokio watch channel, which is this pair made for tasks.
+#[derive(Debug, Default)]
+pub(crate) struct Durable {
+    mark: Mutex<Mark>,
+    moved: Condvar,
+    /// While the writer gathers a group: how many commands it waits for in its input, 0 when
+    /// it does not. The appender whose command completes the count unparks the writer.
+    gather: AtomicUsize,
+    /// The writer's thread, for that unpark.
+    writer: OnceLock<Thread>,
+}
+
+/// The durable mark, and why it will move no more.
+#[derive(Debug, Default)]
+struct Mark {
+    /// Every event up to this sequence number is fsynced.
+    synced: u64,
+    /// Set once nothing after `synced` will reach the disk: `Err` if a write or an fsync
+    /// failed, `Ok` if the writer stopped.
+    ended: Option<Result<(), String>>,
+}
+
+impl Durable {
+    fn mark(&self) -> MutexGuard<'_, Mark> {
+        // Every critical section is an assignment or a comparison, which cannot panic halfway.
+        self.mark.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Mark)) {
+        change(&mut self.mark());
+        self.moved.notify_all();
+    }
+
+    /// Waits until event `seq` is fsynced, or the writer says it never will be.
+    pub(crate) fn wait_for(&self, seq: u64) -> Result<(), Error> {
+        let mut mark = self.mark();
+        loop {
+            if mark.synced >= seq {
+                return Ok(());
+            }
+            match &mark.ended {
+                Some(Err(message)) => {
+                    return Err(Error::Failed {
+                        message: message.clone(),
+                    });
+                }
+                Some(Ok(())) => return Err(Error::Closed),
+                None => {}
+            }
+            mark = self
+                .moved
+                .wait(mark)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Told by an appender once its command is in, with how many commands were then queued:
+    /// the one that completes the group the writer gathers wakes it.
+    pub(crate) fn arrived(&self, queued: usize) {
+        // Pairs with the fence in `gather`: either the writer sees this command in its input
+        // or this appender sees the writer's count (a store then a load on each side).
+        fence(Ordering::SeqCst);
+        let want = self.gather.load(Ordering::Relaxed);
+        if want != 0
+            && queued >= want
+            && self
+                .gather
+                .compare_exchange(want, 0, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            && let Some(writer) = self.writer.get()
+        {
+            writer.unpark();
+        }
+    }
+
+    /// The writer sleeps until `want` commands are in `input`, or until `deadline`: a missed
+    /// wake-up costs at most the deadline, never a hang.
+    fn gather(&self, input: &Receiver<Command>, want: usize, deadline: Instant) {
+        self.writer.get_or_init(thread::current);
+        self.gather.store(want, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        loop {
+            let now = Instant::now();
+            if input.len() >= want || now >= deadline || self.gather.load(Ordering::Relaxed) == 0 {
+                break;
+            }
+            thread::park_timeout(deadline - now);
+        }
+        self.gather.store(0, Ordering::Relaxed);
+    }
+
+    fn end(&self, outcome: Result<(), String>) {
+        // The first ending is the one that stays: a failure is not overwritten by the close.
+        self.update(|mark| {
+            mark.ended.get_or_insert(outcome);
+        });
+    }
+}
+
+/// Ends [`Durable`] when the writer's effect is dropped, that is when the writer stops for
+/// any reason, a panic included: no appender waits for an fsync that cannot come.
+#[derive(Debug)]
+struct CloseOnDrop(Arc<Durable>);
+
+impl Drop for CloseOnDrop {
+    fn drop(&mut self) {
+        self.0.end(Ok(()));
+    }
+}
+
 /// The file and everything the writer keeps. Shared with `subscribe` and `prune`, which take it
 /// only while the writer is paused, so the lock is never contended on the hot path.
 #[derive(Debug)]
@@ -53,7 +169,9 @@ pub(crate) struct State {
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
     pub(crate) subscribers: Vec<Live>,
-    waiting: Vec<Ack>,
+    durable: Arc<Durable>,
+    /// How many appenders wait for the next fsync.
+    waiting: usize,
     /// How many appenders the last fsync answered, and how long it took: the group the writer
     /// expects back, and how long it may wait for it.
     last_group: usize,
@@ -70,14 +188,17 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64) -> Self {
+    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64, durable: Arc<Durable>) -> Self {
+        // What the file held when it was opened is on disk: `open` fsynced it.
+        durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
             path,
             file,
             buf: Vec::with_capacity(BUFFER),
             next_seq,
             subscribers: Vec::new(),
-            waiting: Vec::new(),
+            durable,
+            waiting: 0,
             last_group: 0,
             last_fsync: Duration::ZERO,
             group_deadline: None,
@@ -105,13 +226,25 @@ impl State {
         match result {
             Ok(()) => {
                 self.buf.clear();
+                if fsync {
+                    // Every event written so far is on disk: its appenders may return.
+                    let synced = self.next_seq.saturating_sub(1);
+                    self.durable.update(|mark| mark.synced = synced);
+                    self.waiting = 0;
+                }
                 Ok(())
             }
             Err(e) => {
-                self.failed = Some(e.to_string());
+                self.fail(e.to_string());
                 Err(e.into())
             }
         }
+    }
+
+    /// Keeps the first failure, and tells the appenders waiting for an fsync.
+    fn fail(&mut self, message: String) {
+        self.durable.end(Err(message.clone()));
+        self.failed = Some(message);
     }
 
     fn write(&mut self, seq: u64, payload: Vec<u8>) {
@@ -120,7 +253,7 @@ impl State {
         }
         // `append` refused oversized payloads before they got a sequence number.
         if let Err(e) = encode_record(seq, &payload, &mut self.buf) {
-            self.failed = Some(e.to_string());
+            self.fail(e.to_string());
             return;
         }
         self.next_seq = seq + 1;
@@ -157,13 +290,11 @@ impl State {
 
     fn answer_waiting(&mut self) {
         let start = Instant::now();
-        let result = self.flush(true).map_err(|e| e.to_string());
+        self.last_group = self.waiting;
+        // The outcome reaches the appenders through `durable`, a failure included.
+        let _ = self.flush(true);
         self.last_fsync = start.elapsed();
-        self.last_group = self.waiting.len();
         self.group_deadline = None;
-        for ack in self.waiting.drain(..) {
-            let _ = ack.send(result.clone());
-        }
     }
 
     /// Rewrites the file keeping only the events after `after`: a temporary file, fsync,
@@ -213,22 +344,25 @@ pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
 ///
 /// The appenders the last fsync answered are still waking up when the writer's input first
 /// runs dry: fsyncing then would answer one or two of them and leave the rest for the next
-/// fsync, halving the group. So while fewer than that group wait, the writer gives them up to
-/// the last fsync's duration to come back — a late one would wait a whole fsync anyway.
+/// fsync, halving the group. So while fewer than that group wait, the writer gives the rest up
+/// to the last fsync's duration to come back — a late one would wait a whole fsync anyway.
 pub(crate) fn effect(
     state: Arc<Mutex<State>>,
+    durable: Arc<Durable>,
     input: Receiver<Command>,
     durability: Durability,
 ) -> impl FnMut(Command) + Send + 'static {
     let fsync_on_flush = durability != Durability::None;
     let state_arc = state;
+    let closer = CloseOnDrop(durable);
     move |command| {
+        let _moved_in = &closer; // so it is dropped with the effect, when the writer stops
         let mut state = lock(&state_arc);
         match command {
-            Command::Append { seq, payload, ack } => {
+            Command::Append { seq, payload } => {
                 state.write(seq, payload);
-                if let Some(ack) = ack {
-                    state.waiting.push(ack);
+                if durability == Durability::Append {
+                    state.waiting += 1;
                 }
             }
             Command::Flush(ack) => {
@@ -243,26 +377,28 @@ pub(crate) fn effect(
                 state.subscribers.clear();
             }
         }
-        if state.waiting.is_empty() {
-            return;
+        if state.waiting == 0 || state.failed.is_some() {
+            return; // nobody waits, or they were told of the failure
         }
-        if state.waiting.len() < GROUP_MAX {
+        if state.waiting < GROUP_MAX {
             if !input.is_empty() {
                 return; // take what is queued first: it shares this fsync
             }
-            if state.waiting.len() < state.last_group {
+            if state.waiting < state.last_group {
                 let patience = state.last_fsync;
                 let deadline = *state
                     .group_deadline
                     .get_or_insert_with(|| Instant::now() + patience);
+                let want = state.last_group - state.waiting;
+                let durable = Arc::clone(&state.durable);
                 drop(state);
-                // Threads: the writer sleeps until the input has a command or the deadline
-                // passes, without taking the command: the worker's loop takes it, so a pause
-                // still falls between two commands. A closed input is "ready" too, but empty:
-                // then the waiting appenders are answered now, not dropped.
-                let mut ready = Select::new();
-                ready.recv(&input);
-                if ready.ready_deadline(deadline).is_ok() && !input.is_empty() {
+                // Threads: the writer sleeps until the rest of the group is in its input or
+                // the deadline passes, without taking the commands: the worker's loop takes
+                // them, so a pause still falls between two commands. Waking at each command
+                // instead would cost a context switch per appender, on two cores a large part
+                // of the time between two fsyncs.
+                durable.gather(&input, want, deadline);
+                if !input.is_empty() {
                     return;
                 }
                 state = lock(&state_arc);
