@@ -200,7 +200,11 @@ impl SpecJournal for Opened {
         self.runtime.block_on(self.journal.close()).map_err(to_spec)
     }
 
-    fn serve_tcp(&self, listener: std::net::TcpListener) -> Result<(), Spec> {
+    fn serve_tcp(
+        &self,
+        listener: std::net::TcpListener,
+        stall_limit: Duration,
+    ) -> Result<(), Spec> {
         let journal = Arc::clone(&self.journal);
         // Async: the accept loop is a task on the journal's runtime, dropped with it; tokio
         // takes the std listener once it is non-blocking, inside the runtime.
@@ -210,7 +214,8 @@ impl SpecJournal for Opened {
         let _guard = self.runtime.enter();
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|e| to_spec(e.into()))?;
-        self.runtime.spawn(tcp::serve(journal, listener));
+        self.runtime
+            .spawn(tcp::serve_with(journal, listener, stall_limit));
         Ok(())
     }
 }

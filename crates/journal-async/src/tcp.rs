@@ -2,7 +2,9 @@
 //! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
 
 use std::collections::VecDeque;
+use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
 use bothways_wire::{FrameDecoder, frame};
@@ -11,8 +13,13 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::{Error, Event, Journal};
 
+/// How long [`serve`] lets a client stall: send nothing while it is expected to say where to
+/// start, or take nothing while a frame waits for it. Past it the client is disconnected.
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+
 /// Accepts clients on `listener` forever, each on a task of its own that subscribes for it
-/// and sends it frames. Returns when `accept` fails.
+/// and sends it frames; a client that stalls for [`STALL_LIMIT`] is disconnected. Returns
+/// when `accept` fails.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -26,21 +33,76 @@ use crate::{Error, Event, Journal};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub async fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> {
+    serve_with(journal, listener, STALL_LIMIT).await
+}
+
+/// [`serve`], with a client disconnected once it stalls for `stall_limit`: sends nothing
+/// while it is expected to say where to start, or takes none of a frame's bytes while the
+/// frame waits for it. A client that reads slowly but steadily is kept; one waiting for
+/// events on a quiet journal is kept too. A zero limit is refused.
+///
+/// Without a limit, a client that never reads would keep its task (and its socket) for as
+/// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
+/// the task would stay parked on the full socket.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use bothways_journal_async::{Error, Journal, Options, tcp};
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let dir = tempfile::tempdir()?;
+/// let journal = Arc::new(Journal::open(dir.path().join("events"), Options::default()).await?);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// match tcp::serve_with(journal, listener, Duration::ZERO).await {
+///     Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput),
+///     other => panic!("expected a refused limit, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn serve_with(
+    journal: Arc<Journal>,
+    listener: TcpListener,
+    stall_limit: Duration,
+) -> Result<(), Error> {
+    if stall_limit.is_zero() {
+        return Err(zero_limit().into());
+    }
     loop {
         let (stream, _) = listener.accept().await?;
         let journal = Arc::clone(&journal);
         // Async: one task per client, parked on its subscription or its socket.
         tokio::spawn(async move {
-            let _ = serve_one(&journal, stream).await;
+            let _ = serve_one(&journal, stream, stall_limit).await;
         });
     }
 }
 
-async fn serve_one(journal: &Journal, mut stream: TcpStream) -> Result<(), Error> {
+fn zero_limit() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "a zero stall limit")
+}
+
+/// Async: the limit is a timer around each read and each write, from the outside, so that
+/// it means what the threads server's socket timeouts mean: no progress for that long.
+async fn progress_within<T>(
+    stall_limit: Duration,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    tokio::time::timeout(stall_limit, io)
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+}
+
+async fn serve_one(
+    journal: &Journal,
+    mut stream: TcpStream,
+    stall_limit: Duration,
+) -> Result<(), Error> {
     let mut decoder = FrameDecoder::new(8);
     let mut buf = [0u8; 64];
     let from = loop {
-        let n = stream.read(&mut buf).await?;
+        let n = progress_within(stall_limit, stream.read(&mut buf)).await?;
         if n == 0 {
             return Ok(());
         }
@@ -59,7 +121,17 @@ async fn serve_one(journal: &Journal, mut stream: TcpStream) -> Result<(), Error
             Err(e) => return Err(e),
         };
         frame::encode(&payload, &mut out).map_err(|e| Error::failed(&e))?;
-        stream.write_all(&out).await?;
+        // Many writes, each under the timer, not `write_all` under one: a frame of many
+        // megabytes to a client that reads steadily may take longer than the limit, and that
+        // client is not stalled.
+        let mut rest = &out[..];
+        while !rest.is_empty() {
+            let n = progress_within(stall_limit, stream.write(rest)).await?;
+            if n == 0 {
+                return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+            }
+            rest = &rest[n..];
+        }
         if last {
             return Ok(());
         }

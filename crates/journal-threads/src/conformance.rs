@@ -133,13 +133,13 @@ impl SpecJournal for Opened {
         self.journal.close().map_err(to_spec)
     }
 
-    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Spec> {
+    fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Spec> {
         let journal = Arc::clone(&self.journal);
         // Threads: the accept loop blocks a thread of its own; it ends with the process, as
         // `serve` runs until `accept` fails.
         thread::Builder::new()
             .name("journal-tcp".into())
-            .spawn(move || tcp::serve(journal, listener))
+            .spawn(move || tcp::serve_with(journal, listener, stall_limit))
             .map(drop)
             .map_err(|e| to_spec(e.into()))
     }

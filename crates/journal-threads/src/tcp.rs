@@ -1,18 +1,24 @@
 //! Subscribers over TCP: a client sends the sequence number it wants events from, and receives
 //! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
 
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
 use bothways_wire::{FrameDecoder, frame};
 
 use crate::{Error, Event, Journal};
 
+/// How long [`serve`] lets a client stall: send nothing while it is expected to say where to
+/// start, or take nothing while a frame waits for it. Past it the client is disconnected.
+pub const STALL_LIMIT: Duration = Duration::from_secs(30);
+
 /// Accepts clients on `listener` forever, each on a thread of its own that subscribes for it
-/// and sends it frames. Returns when `accept` fails.
+/// and sends it frames; a client that stalls for [`STALL_LIMIT`] is disconnected. Returns
+/// when `accept` fails.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -23,6 +29,39 @@ use crate::{Error, Event, Journal};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> {
+    serve_with(journal, listener, STALL_LIMIT)
+}
+
+/// [`serve`], with a client disconnected once it stalls for `stall_limit`: sends nothing
+/// while it is expected to say where to start, or takes none of a frame's bytes while the
+/// frame waits for it. A client that reads slowly but steadily is kept; one waiting for
+/// events on a quiet journal is kept too. A zero limit is refused.
+///
+/// Without a limit, a client that never reads would keep its thread (and its socket) for as
+/// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
+/// the thread would stay blocked on the full socket.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use bothways_journal_threads::{Error, Journal, Options, tcp};
+/// let dir = tempfile::tempdir()?;
+/// let journal = Arc::new(Journal::open(dir.path().join("events"), Options::default())?);
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// match tcp::serve_with(journal, listener, Duration::ZERO) {
+///     Err(Error::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput),
+///     other => panic!("expected a refused limit, got {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn serve_with(
+    journal: Arc<Journal>,
+    listener: TcpListener,
+    stall_limit: Duration,
+) -> Result<(), Error> {
+    if stall_limit.is_zero() {
+        return Err(zero_limit().into());
+    }
     loop {
         let (stream, _) = listener.accept()?;
         let journal = Arc::clone(&journal);
@@ -30,12 +69,20 @@ pub fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> 
         thread::Builder::new()
             .name("bothways-journal-client".into())
             .spawn(move || {
-                let _ = serve_one(&journal, stream);
+                let _ = serve_one(&journal, stream, stall_limit);
             })?;
     }
 }
 
-fn serve_one(journal: &Journal, mut stream: TcpStream) -> Result<(), Error> {
+fn zero_limit() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "a zero stall limit")
+}
+
+fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) -> Result<(), Error> {
+    // Threads: the limit is the socket's own (SO_RCVTIMEO, SO_SNDTIMEO): a read or a write
+    // that makes no progress for that long fails, and the thread ends.
+    stream.set_read_timeout(Some(stall_limit))?;
+    stream.set_write_timeout(Some(stall_limit))?;
     let mut decoder = FrameDecoder::new(8);
     let mut buf = [0u8; 64];
     let from = loop {
@@ -58,6 +105,9 @@ fn serve_one(journal: &Journal, mut stream: TcpStream) -> Result<(), Error> {
             Err(e) => return Err(e),
         };
         frame::encode(&payload, &mut out).map_err(|e| Error::failed(&e))?;
+        // `write_all` is many writes, each under the socket's timeout: a frame of many
+        // megabytes to a client that reads steadily may take longer than the limit, and that
+        // client is not stalled.
         stream.write_all(&out)?;
         if last {
             return Ok(());

@@ -125,8 +125,9 @@ pub trait SpecJournal: Send + Sync + 'static {
     /// Serves subscribers over TCP on `listener` (bound by the check, on loopback) with the
     /// implementation's own server, in the background; returns once it is serving. The
     /// server may outlive the journal's close: each client it still has then sees the
-    /// connection end.
-    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Error>;
+    /// connection end. A client that stalls for `stall_limit` (sends nothing while its
+    /// subscribe frame is due, or takes nothing while a frame waits for it) is disconnected.
+    fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Error>;
 }
 
 /// A subscription, stated as a blocking call.
@@ -218,6 +219,7 @@ macro_rules! __journal_checks {
             tcp_slow_subscriber_lags_and_resumes,
             tick_flushes_without_a_call,
             oversized_event_is_typed_error,
+            tcp_stalled_clients_are_disconnected,
         }
     };
 }
@@ -990,14 +992,22 @@ impl TcpSub {
     }
 }
 
-/// A loopback listener on a port the system picks.
+/// The stall limit of the TCP checks that do not test it: longer than any stall they make.
+const PATIENT: Duration = Duration::from_secs(120);
+
+/// A loopback listener on a port the system picks, served with a stall limit no check
+/// reaches but the one about it.
 fn serve<J: SpecJournal>(journal: &J) -> Result<SocketAddr, Failure> {
+    serve_limited(journal, PATIENT)
+}
+
+fn serve_limited<J: SpecJournal>(journal: &J, limit: Duration) -> Result<SocketAddr, Failure> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .map_err(|e| Failure::new("a loopback listener", e.to_string()))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Failure::new("the listener's address", e.to_string()))?;
-    call("serve_tcp", journal.serve_tcp(listener))?;
+    call("serve_tcp", journal.serve_tcp(listener, limit))?;
     Ok(addr)
 }
 
@@ -1232,4 +1242,95 @@ pub fn oversized_event_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
     })?;
     call("close", journal.close())?;
     Ok(Vec::new())
+}
+
+/// The stall limit the server gets in the stalled-client check.
+pub const STALL_LIMIT: Duration = Duration::from_millis(250);
+
+/// Check 17: a TCP server with a stall limit of 250 ms disconnects a client that connects
+/// and says nothing (not before half the limit, and within the usual bound), and a client
+/// that subscribes, takes event 1 and then reads nothing while 16 MiB are appended: after a
+/// stall of eight times the limit it reads the events the server had sent, in order, then the
+/// end of the connection, short of the last event: the server gave up on the full socket
+/// instead of waiting there to send the rest. Subscriber queues hold more than is appended,
+/// so the journal never cuts a client with `Lagged` here: only the stall limit can. A client
+/// waiting on a quiet journal for twice the limit is kept, and gets the next event.
+pub fn tcp_stalled_clients_are_disconnected<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let queue = (TCP_LAG_EVENTS as usize + 1).next_power_of_two();
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, queue)?);
+    let addr = serve_limited(journal.as_ref(), STALL_LIMIT)?;
+    // A client waiting for events on a quiet journal is not stalled: the server waits on the
+    // journal, not on it.
+    let mut patient = TcpSub::connect(addr, 1)?;
+    let quiet_since = Instant::now();
+    // The silent client: connected, never a subscribe frame.
+    let start = Instant::now();
+    let silent = TcpStream::connect(addr)
+        .map_err(|e| Failure::new("a TCP connection to the journal", e.to_string()))?;
+    let mut silent = TcpSub {
+        stream: silent,
+        decoder: FrameDecoder::new(MAX_FRAME),
+        pending: VecDeque::new(),
+        buf: vec![0; 64],
+    };
+    let end = silent.next(ANSWER_WITHIN)?;
+    let cut_after = start.elapsed();
+    ensure(
+        matches!(end, Frame::End),
+        &format!("a client that sends nothing cut off within {ANSWER_WITHIN:?}"),
+        || format!("{end:?} after {cut_after:?}"),
+    )?;
+    ensure(
+        cut_after >= STALL_LIMIT / 2,
+        &format!("a silent client kept for its stall limit of {STALL_LIMIT:?}"),
+        || format!("cut off after {cut_after:?}"),
+    )?;
+    // The client that stops reading; event 1 only once the patient client has waited twice
+    // the limit.
+    let mut stalled = TcpSub::connect(addr, 1)?;
+    thread::sleep((quiet_since + STALL_LIMIT * 2).saturating_duration_since(Instant::now()));
+    call("append", journal.append(&big_payload(1)))?;
+    stalled.expect_range(1, 1, big_payload)?;
+    patient.expect_range(1, 1, big_payload)?;
+    for seq in 2..=TCP_LAG_EVENTS {
+        call("append", journal.append(&big_payload(seq)))?;
+    }
+    call("flush", journal.flush())?;
+    thread::sleep(STALL_LIMIT * 8);
+    let mut got = 1u64;
+    loop {
+        match stalled.next(ANSWER_WITHIN)? {
+            Frame::Event(seq, _) => {
+                ensure(
+                    seq == got + 1,
+                    "TCP events in order before the stall cut",
+                    || format!("{seq} after {got}"),
+                )?;
+                got = seq;
+            }
+            Frame::End => break,
+            other => {
+                return Err(Failure::new(
+                    "the end of the connection after the events sent before the stall",
+                    format!("{other:?} after event {got}"),
+                ));
+            }
+        }
+    }
+    ensure(
+        got < TCP_LAG_EVENTS,
+        &format!("the stalled client cut off before event {TCP_LAG_EVENTS}"),
+        || format!("all {got} events"),
+    )?;
+    // The patient client lagged (it read nothing either); a new one is served as before.
+    drop(patient);
+    let mut after = TcpSub::connect(addr, TCP_LAG_EVENTS + 1)?;
+    let live = call("append", journal.append(&big_payload(TCP_LAG_EVENTS + 1)))?;
+    after.expect_range(live, live, big_payload)?;
+    call("close", journal.close())?;
+    Ok(vec![
+        Figure::millis("silent client cut off after", cut_after),
+        Figure::count("events sent before the stall cut", got as i64, "events"),
+    ])
 }

@@ -71,9 +71,15 @@ enum Flaw {
     /// An oversized event takes a sequence number before it is refused:
     /// `oversized_event_is_typed_error`.
     OversizedTakesSeq,
+    /// The TCP server ignores its stall limit and waits on any client forever:
+    /// `tcp_stalled_clients_are_disconnected`.
+    TcpNoStallLimit,
+    /// The TCP server limits a client's silence but not its refusal to read: a full socket
+    /// keeps the server waiting: `tcp_stalled_clients_are_disconnected`.
+    TcpReadLimitOnly,
 }
 
-const FLAWS: [Flaw; 16] = [
+const FLAWS: [Flaw; 18] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -90,6 +96,8 @@ const FLAWS: [Flaw; 16] = [
     Flaw::TcpLagUntyped,
     Flaw::NoTick,
     Flaw::OversizedTakesSeq,
+    Flaw::TcpNoStallLimit,
+    Flaw::TcpReadLimitOnly,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -265,7 +273,13 @@ impl Journal {
 
     /// One TCP client: reads its subscribe frame, then sends an event frame per event, and
     /// a `Lagged` frame before hanging up on it if it falls behind.
-    fn serve_one(&self, mut stream: TcpStream) -> Result<(), Error> {
+    fn serve_one(&self, mut stream: TcpStream, stall_limit: Duration) -> Result<(), Error> {
+        if !self.has(Flaw::TcpNoStallLimit) {
+            stream.set_read_timeout(Some(stall_limit)).map_err(io)?;
+        }
+        if !self.has(Flaw::TcpNoStallLimit) && !self.has(Flaw::TcpReadLimitOnly) {
+            stream.set_write_timeout(Some(stall_limit)).map_err(io)?;
+        }
         let mut decoder = FrameDecoder::new(8);
         let mut buf = [0u8; 64];
         let from = loop {
@@ -446,13 +460,13 @@ impl SpecJournal for Journal {
         Ok(())
     }
 
-    fn serve_tcp(&self, listener: TcpListener) -> Result<(), Error> {
+    fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Error> {
         let journal = self.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 let journal = journal.clone();
-                thread::spawn(move || journal.serve_one(stream));
+                thread::spawn(move || journal.serve_one(stream, stall_limit));
             }
         });
         Ok(())
@@ -521,6 +535,11 @@ bothways_spec::broken_tests! {
         NoTick => tick_flushes_without_a_call, "without a flush";
     oversized_takes_seq_fails_oversized_event_is_typed_error:
         OversizedTakesSeq => oversized_event_is_typed_error, "take no sequence number";
+    tcp_no_stall_limit_fails_tcp_stalled_clients_are_disconnected:
+        TcpNoStallLimit => tcp_stalled_clients_are_disconnected, "a client that sends nothing";
+    tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
+        TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
+        "the end of the connection after the events sent before the stall";
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
