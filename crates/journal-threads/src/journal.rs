@@ -281,3 +281,44 @@ fn spawn_ticker(
         })?;
     Ok((stop, thread))
 }
+
+#[cfg(test)]
+mod tests {
+    //! What `subscribe` and `prune` rely on, seen from inside: while the writer is paused it
+    //! writes nothing, ticks included, and once resumed it has lost nothing.
+
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn a_paused_writer_leaves_the_file_alone() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("events");
+        let options = Options {
+            durability: Durability::None,
+            flush_every: Duration::from_millis(1),
+            ..Options::default()
+        };
+        let journal = Journal::open(&path, options)?;
+        let before = fs::metadata(&path)?.len();
+        let paused = journal.pause.pause()?;
+        for _ in 0..100 {
+            journal.append(b"appended while the writer is paused")?;
+        }
+        thread::sleep(Duration::from_millis(100)); // a hundred ticks
+        let during = fs::metadata(&path)?.len();
+        assert_eq!(
+            during, before,
+            "the file changed while the writer was paused"
+        );
+        drop(paused);
+        journal.flush()?;
+        let events = scan(&fs::read(&path)?)?.next_seq - 1;
+        assert_eq!(
+            events, 100,
+            "every event appended during the pause, once resumed"
+        );
+        Ok(())
+    }
+}

@@ -38,6 +38,13 @@ pub const CRASH_PATH_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_PATH";
 /// The environment variable naming which implementation the child must be
 /// ([`JournalSpec::name`]), as one test binary may stamp the suite twice.
 pub const CRASH_IMPL_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_IMPL";
+/// The environment variable the prune crash check adds to the child's command (value
+/// `prune`): the child then prunes every [`PRUNE_EVERY`] appends as well.
+pub const CRASH_MODE_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_MODE";
+/// How many appends the pruning crash child makes between two prunes.
+pub const PRUNE_EVERY: u64 = 5;
+/// How many of its latest events the pruning crash child keeps at each prune.
+pub const PRUNE_KEEP: u64 = 10;
 
 /// When appended events reach the disk, in words both styles share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +227,7 @@ macro_rules! __journal_checks {
             tick_flushes_without_a_call,
             oversized_event_is_typed_error,
             tcp_stalled_clients_are_disconnected,
+            prune_is_atomic_under_sigkill,
         }
     };
 }
@@ -576,43 +584,14 @@ pub fn acknowledged_appends_survive_sigkill<T: JournalSpec>(imp: &T) -> CheckRes
     let mut rng = Rng(seed());
     let mut acked_total = 0;
     for round in 0..CRASH_ROUNDS {
-        let Some(mut command) = imp.crash_child(&path) else {
+        let Some(command) = imp.crash_child(&path) else {
             break;
         };
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| Failure::new("the crash child to start", e.to_string()))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Failure::new("the child's stdout", "none"))?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let reader = thread::spawn(move || {
-            let mut acked = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(seq) = line
-                    .strip_prefix("acked ")
-                    .and_then(|s| s.parse::<u64>().ok())
-                {
-                    if acked.is_empty() {
-                        let _ = tx.send(());
-                    }
-                    acked.push(seq);
-                }
-            }
-            acked
-        });
-        // Kill it a random moment after its first acknowledged append.
-        let _ = rx.recv_timeout(ANSWER_WITHIN);
-        thread::sleep(Duration::from_micros(rng.below(20_000)));
-        let _ = child.kill(); // SIGKILL on Unix
-        let _ = child.wait();
-        let acked = reader
-            .join()
-            .map_err(|_| Failure::new("the child's output", "a panic"))?;
+        let lines = kill_at_random(command, &mut rng)?;
+        let acked: Vec<u64> = lines
+            .iter()
+            .filter_map(|l| number_after(l, "acked "))
+            .collect();
         acked_total += acked.len();
         let journal = imp.open(&path, Durability::Append, 1 << 16).map_err(|e| {
             Failure::new(
@@ -676,9 +655,163 @@ pub fn acknowledged_appends_survive_sigkill<T: JournalSpec>(imp: &T) -> CheckRes
     ])
 }
 
-/// The body of the crash check's child: appends with fsync-before-return forever, printing
-/// `acked <seq>` after each append returns, until killed. Does nothing unless
-/// [`CRASH_PATH_VAR`] is set and [`CRASH_IMPL_VAR`] names `imp`.
+/// Starts a crash child, kills it with SIGKILL a random moment (up to 20 ms) after its first
+/// acknowledged append, and returns every line it printed.
+fn kill_at_random(mut command: Command, rng: &mut Rng) -> Result<Vec<String>, Failure> {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Failure::new("the crash child to start", e.to_string()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Failure::new("the child's stdout", "none"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = thread::spawn(move || {
+        let mut lines = Vec::new();
+        let mut started = Some(tx);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("acked ")
+                && let Some(tx) = started.take()
+            {
+                let _ = tx.send(());
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let _ = rx.recv_timeout(ANSWER_WITHIN);
+    thread::sleep(Duration::from_micros(rng.below(20_000)));
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+    reader
+        .join()
+        .map_err(|_| Failure::new("the child's output", "a panic"))
+}
+
+/// The number in a child's line `<prefix><number>`.
+fn number_after(line: &str, prefix: &str) -> Option<u64> {
+    line.strip_prefix(prefix)?.parse().ok()
+}
+
+/// Check 18: a child process appending with fsync-before-return and pruning every 5 appends
+/// to its latest 10 events is killed with SIGKILL at a random moment, 50 times over the same
+/// file; after each, the file opens, its first event is past every prune that returned and
+/// not past any that started, and from there the replay is contiguous and holds every
+/// acknowledged event after it with its bytes: a prune cut short leaves the old file or the
+/// new one, never a mix, an empty file or a lost event.
+pub fn prune_is_atomic_under_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let path = dir.file();
+    let Some(_) = imp.crash_child(&path) else {
+        return Ok(vec![Figure::skipped("cannot re-execute a child")]);
+    };
+    let mut rng = Rng(seed());
+    let (mut started, mut returned, mut cut_short) = (0u64, 0u64, 0);
+    let mut acked_total = 0;
+    for round in 0..CRASH_ROUNDS {
+        let Some(mut command) = imp.crash_child(&path) else {
+            break;
+        };
+        command.env(CRASH_MODE_VAR, "prune");
+        let lines = kill_at_random(command, &mut rng)?;
+        let acked: Vec<u64> = lines
+            .iter()
+            .filter_map(|l| number_after(l, "acked "))
+            .collect();
+        acked_total += acked.len();
+        let began = lines
+            .iter()
+            .filter_map(|l| number_after(l, "pruning "))
+            .max();
+        let ended = lines
+            .iter()
+            .filter_map(|l| number_after(l, "pruned "))
+            .max();
+        if began.is_some() && began != ended {
+            cut_short += 1;
+        }
+        started = started.max(began.unwrap_or(0));
+        returned = returned.max(ended.unwrap_or(0));
+        let journal = imp.open(&path, Durability::Append, 1 << 16).map_err(|e| {
+            Failure::new(
+                format!("the file to open after SIGKILL {round}"),
+                format!("{e:?}"),
+            )
+        })?;
+        let marker = call("append", journal.append(b"marker"))?;
+        let last_acked = acked.iter().copied().max().unwrap_or(0);
+        ensure(
+            marker > last_acked,
+            &format!("every acknowledged event (up to {last_acked}) kept"),
+            || format!("the next sequence number is {marker}"),
+        )?;
+        let first = match journal.subscribe(1) {
+            Ok(_) => 1,
+            Err(Error::Pruned { first, .. }) => first,
+            Err(e) => {
+                return Err(Failure::new(
+                    "a subscription from 1, or Pruned naming the first event",
+                    format!("{e:?}"),
+                ));
+            }
+        };
+        ensure(
+            first > returned && first <= started + 1,
+            &format!(
+                "the first event after prune {returned} returned and at most {} (prune {started} \
+                 started)",
+                started + 1
+            ),
+            || format!("the file starts at {first}"),
+        )?;
+        let mut sub = call("subscribe", journal.subscribe(first))?;
+        let mut contents = HashMap::new();
+        for next in first..=marker {
+            match sub.recv_within(ANSWER_WITHIN) {
+                Ok(Some((seq, bytes))) if seq == next => {
+                    contents.insert(seq, bytes);
+                }
+                other => {
+                    return Err(Failure::new(
+                        format!("a contiguous replay of {first}..={marker} after SIGKILL {round}"),
+                        format!("{other:?} at {next}"),
+                    ));
+                }
+            }
+        }
+        for seq in acked.iter().filter(|&&seq| seq >= first) {
+            ensure(
+                contents.get(seq) == Some(&payload(*seq)),
+                &format!("acknowledged event {seq} kept with its bytes"),
+                || format!("{:?}", contents.get(seq).map(|b| b.len())),
+            )?;
+        }
+        call("close", journal.close())?;
+    }
+    ensure(
+        returned > 0,
+        "the children to complete prunes before they were killed",
+        || "no prune returned in any round".to_owned(),
+    )?;
+    // A kill that never lands inside a prune would leave the check's point untested.
+    ensure(cut_short > 0, "some kills to land inside a prune", || {
+        format!("none in {CRASH_ROUNDS} rounds")
+    })?;
+    Ok(vec![
+        Figure::count("rounds", CRASH_ROUNDS as i64, ""),
+        Figure::count("killed inside a prune", cut_short as i64, "rounds"),
+        Figure::count("acknowledged appends checked", acked_total as i64, ""),
+    ])
+}
+
+/// The body of the crash checks' child: appends with fsync-before-return forever, printing
+/// `acked <seq>` after each append returns, until killed; with [`CRASH_MODE_VAR`] set to
+/// `prune`, it also prunes to its latest [`PRUNE_KEEP`] events every [`PRUNE_EVERY`] appends,
+/// printing `pruning <after>` before and `pruned <after>` once the prune returned. Does
+/// nothing unless [`CRASH_PATH_VAR`] is set and [`CRASH_IMPL_VAR`] names `imp`.
 pub fn crash_child<T: JournalSpec>(imp: &T) {
     let Some(path) = std::env::var_os(CRASH_PATH_VAR) else {
         return;
@@ -686,6 +819,7 @@ pub fn crash_child<T: JournalSpec>(imp: &T) {
     if std::env::var(CRASH_IMPL_VAR).ok() != Some(imp.name()) {
         return;
     }
+    let prunes = std::env::var(CRASH_MODE_VAR).is_ok_and(|mode| mode == "prune");
     let Ok(journal) = imp.open(Path::new(&path), Durability::Append, 16) else {
         return;
     };
@@ -708,6 +842,19 @@ pub fn crash_child<T: JournalSpec>(imp: &T) {
             .is_err()
         {
             return;
+        }
+        if prunes && seq % PRUNE_EVERY == 0 {
+            let after = seq.saturating_sub(PRUNE_KEEP);
+            if writeln!(out, "pruning {after}")
+                .and_then(|()| out.flush())
+                .is_err()
+                || journal.prune(after).is_err()
+                || writeln!(out, "pruned {after}")
+                    .and_then(|()| out.flush())
+                    .is_err()
+            {
+                return;
+            }
         }
     }
 }

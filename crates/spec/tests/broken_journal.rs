@@ -77,9 +77,12 @@ enum Flaw {
     /// The TCP server limits a client's silence but not its refusal to read: a full socket
     /// keeps the server waiting: `tcp_stalled_clients_are_disconnected`.
     TcpReadLimitOnly,
+    /// `prune` truncates the journal and writes the kept events into it, with a moment
+    /// between the two that a kill can land in: `prune_is_atomic_under_sigkill`.
+    PruneInPlace,
 }
 
-const FLAWS: [Flaw; 18] = [
+const FLAWS: [Flaw; 19] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -98,6 +101,7 @@ const FLAWS: [Flaw; 18] = [
     Flaw::OversizedTakesSeq,
     Flaw::TcpNoStallLimit,
     Flaw::TcpReadLimitOnly,
+    Flaw::PruneInPlace,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -440,6 +444,20 @@ impl SpecJournal for Journal {
                 encode_record(record.seq, record.payload, &mut out).map_err(fmt)?;
             }
         }
+        if self.has(Flaw::PruneInPlace) {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&inner.path)
+                .map_err(io)?;
+            thread::sleep(Duration::from_millis(2));
+            file.write_all(&out).map_err(io)?;
+            inner.file = OpenOptions::new()
+                .append(true)
+                .open(&inner.path)
+                .map_err(io)?;
+            return Ok(());
+        }
         let tmp = inner.path.with_extension("prune");
         fs::write(&tmp, &out).map_err(io)?;
         fs::rename(&tmp, &inner.path).map_err(io)?;
@@ -537,6 +555,8 @@ bothways_spec::broken_tests! {
         OversizedTakesSeq => oversized_event_is_typed_error, "take no sequence number";
     tcp_no_stall_limit_fails_tcp_stalled_clients_are_disconnected:
         TcpNoStallLimit => tcp_stalled_clients_are_disconnected, "a client that sends nothing";
+    prune_in_place_fails_prune_is_atomic_under_sigkill:
+        PruneInPlace => prune_is_atomic_under_sigkill, "every acknowledged event";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
