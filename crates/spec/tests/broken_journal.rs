@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -80,9 +80,14 @@ enum Flaw {
     /// `prune` truncates the journal and writes the kept events into it, with a moment
     /// between the two that a kill can land in: `prune_is_atomic_under_sigkill`.
     PruneInPlace,
+    /// Each append fsyncs while it holds the journal's lock, so no two appenders ever share
+    /// an fsync: `group_commit_shares_fsyncs`.
+    FsyncUnderLock,
+    /// The replay stops at the first 64 KiB of the file: `large_replay_is_whole_and_in_order`.
+    ReplayCut,
 }
 
-const FLAWS: [Flaw; 19] = [
+const FLAWS: [Flaw; 21] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -102,6 +107,8 @@ const FLAWS: [Flaw; 19] = [
     Flaw::TcpNoStallLimit,
     Flaw::TcpReadLimitOnly,
     Flaw::PruneInPlace,
+    Flaw::FsyncUnderLock,
+    Flaw::ReplayCut,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -140,9 +147,19 @@ struct Inner {
 #[derive(Debug, Clone)]
 struct Journal {
     inner: Arc<Mutex<Inner>>,
+    /// How far the file is fsynced, and whether an fsync is under way.
+    synced: Arc<(Mutex<Synced>, Condvar)>,
     flaw: Option<Flaw>,
     durability: Durability,
     queue: usize,
+}
+
+#[derive(Debug)]
+struct Synced {
+    /// Every event up to this one is fsynced.
+    upto: u64,
+    /// An appender is fsyncing for everyone.
+    leading: bool,
 }
 
 #[derive(Debug)]
@@ -221,6 +238,13 @@ impl JournalSpec for Imp {
                 live: Vec::new(),
                 closed: false,
             })),
+            synced: Arc::new((
+                Mutex::new(Synced {
+                    upto: next_seq - 1,
+                    leading: false,
+                }),
+                Condvar::new(),
+            )),
             flaw: self.flaw,
             durability,
             queue,
@@ -352,10 +376,21 @@ impl SpecJournal for Journal {
             }
         } else {
             inner.file.write_all(&record).map_err(io)?;
-            if self.durability == Durability::Append {
-                inner.file.sync_data().map_err(io)?;
-            }
         }
+        // Group commit, leader style: after letting go of the journal's lock, an appender whose
+        // event is not yet fsynced either waits for the fsync under way or, if there is none,
+        // fsyncs everything written so far for everyone.
+        let fsync = if self.durability == Durability::Append && !hold {
+            let file = inner.file.try_clone().map_err(io)?;
+            if self.has(Flaw::FsyncUnderLock) {
+                file.sync_data().map_err(io)?;
+                None
+            } else {
+                Some(file)
+            }
+        } else {
+            None
+        };
         inner.next_seq += 1;
         inner.live.retain(|live| {
             let sent = match &live.tx {
@@ -373,6 +408,28 @@ impl SpecJournal for Journal {
                 Err(TrySendError::Disconnected(_)) => false,
             }
         });
+        drop(inner);
+        if let Some(file) = fsync {
+            let (synced, moved) = &*self.synced;
+            let mut state = synced.lock().unwrap_or_else(PoisonError::into_inner);
+            while state.upto < seq {
+                if state.leading {
+                    state = moved.wait(state).unwrap_or_else(PoisonError::into_inner);
+                    continue;
+                }
+                state.leading = true;
+                drop(state);
+                let written = self.lock().next_seq - 1;
+                let result = file.sync_data();
+                state = synced.lock().unwrap_or_else(PoisonError::into_inner);
+                state.leading = false;
+                if result.is_ok() {
+                    state.upto = state.upto.max(written);
+                }
+                moved.notify_all();
+                result.map_err(io)?;
+            }
+        }
         Ok(seq)
     }
 
@@ -400,6 +457,9 @@ impl SpecJournal for Journal {
         let mut replay = VecDeque::new();
         for record in reader {
             let record = record.map_err(fmt)?;
+            if self.has(Flaw::ReplayCut) && record.offset >= 64 << 10 {
+                break;
+            }
             if record.seq >= replay_from {
                 replay.push_back((record.seq, record.payload.to_vec()));
             }
@@ -555,6 +615,10 @@ bothways_spec::broken_tests! {
         OversizedTakesSeq => oversized_event_is_typed_error, "take no sequence number";
     tcp_no_stall_limit_fails_tcp_stalled_clients_are_disconnected:
         TcpNoStallLimit => tcp_stalled_clients_are_disconnected, "a client that sends nothing";
+    fsync_under_lock_fails_group_commit_shares_fsyncs:
+        FsyncUnderLock => group_commit_shares_fsyncs, "at least twice one appender's rate";
+    replay_cut_fails_large_replay_is_whole_and_in_order:
+        ReplayCut => large_replay_is_whole_and_in_order, "events 1..=16384";
     prune_in_place_fails_prune_is_atomic_under_sigkill:
         PruneInPlace => prune_is_atomic_under_sigkill, "every acknowledged event";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
