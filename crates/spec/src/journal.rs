@@ -513,26 +513,10 @@ pub fn every_durability_reads_back<T: JournalSpec>(imp: &T) -> CheckResult {
         let dir = Scratch::new()?;
         let journal = Arc::new(open(imp, &dir.file(), durability, 1024)?);
         let start = Instant::now();
-        let threads: Vec<_> = (0..4)
-            .map(|t| {
-                let journal = Arc::clone(&journal);
-                thread::spawn(move || {
-                    (0..100)
-                        .map(|i| {
-                            let bytes = format!("t{t} i{i}").into_bytes();
-                            journal.append(&bytes).map(|seq| (seq, bytes))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut appended = HashMap::new();
-        for t in threads {
-            let r = t
-                .join()
-                .map_err(|_| Failure::new("appenders to finish", "a panic"))?;
-            appended.extend(call("append", r)?);
-        }
+        let appended: HashMap<u64, Vec<u8>> =
+            append_from_threads(&journal, 4, 100, |t, i| format!("t{t} i{i}").into_bytes())?
+                .into_iter()
+                .collect();
         figures.push(Figure::millis(name, start.elapsed()));
         call("close", journal.close())?;
         drop(journal);
@@ -596,54 +580,8 @@ pub fn acknowledged_appends_survive_sigkill<T: JournalSpec>(imp: &T) -> CheckRes
             .filter_map(|l| number_after(l, "acked "))
             .collect();
         acked_total += acked.len();
-        let journal = imp.open(&path, Durability::Append, 1 << 16).map_err(|e| {
-            Failure::new(
-                format!("the file to open after SIGKILL {round}"),
-                format!("{e:?}"),
-            )
-        })?;
-        // A marker marks the end: everything before it must replay, contiguous.
-        let marker = call("append", journal.append(b"marker"))?;
-        let last_acked = acked.iter().copied().max().unwrap_or(0);
-        ensure(
-            marker > last_acked,
-            &format!("every acknowledged event (up to {last_acked}) kept"),
-            || format!("the next sequence number is {marker}"),
-        )?;
-        let mut sub = call("subscribe", journal.subscribe(1))?;
-        let mut contents = HashMap::new();
-        let mut next = 1;
-        while next <= marker {
-            match sub.recv_within(ANSWER_WITHIN) {
-                Ok(Some((seq, bytes))) => {
-                    ensure(seq == next, "a contiguous replay after SIGKILL", || {
-                        format!("{seq} where {next} was due")
-                    })?;
-                    contents.insert(seq, bytes);
-                    next += 1;
-                }
-                other => {
-                    return Err(Failure::new(
-                        format!("a replay of 1..={marker} after SIGKILL {round}"),
-                        format!("{other:?} at {next}"),
-                    ));
-                }
-            }
-        }
-        for seq in &acked {
-            ensure(
-                contents.get(seq) == Some(&payload(*seq)),
-                &format!("acknowledged event {seq} kept with its bytes"),
-                || {
-                    format!(
-                        "{:?}",
-                        contents
-                            .get(seq)
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                    )
-                },
-            )?;
-        }
+        let (journal, marker) = reopen_after_kill(imp, &path, round, &acked)?;
+        replay_keeps_acked(&journal, 1, marker, round, &acked)?;
         call("close", journal.close())?;
     }
     // A child that never acknowledged anything would make every round vacuous.
@@ -694,6 +632,72 @@ fn kill_at_random(mut command: Command, rng: &mut Rng) -> Result<Vec<String>, Fa
         .map_err(|_| Failure::new("the child's output", "a panic"))
 }
 
+/// Opens the journal a killed child left and appends a marker past its end: every event whose
+/// append had returned (`acked`) must come before the marker. Returns the journal and the
+/// marker's sequence number.
+fn reopen_after_kill<T: JournalSpec>(
+    imp: &T,
+    path: &Path,
+    round: usize,
+    acked: &[u64],
+) -> Result<(T::Journal, u64), Failure> {
+    let journal = imp.open(path, Durability::Append, 1 << 16).map_err(|e| {
+        Failure::new(
+            format!("the file to open after SIGKILL {round}"),
+            format!("{e:?}"),
+        )
+    })?;
+    let marker = call("append", journal.append(b"marker"))?;
+    let last_acked = acked.iter().copied().max().unwrap_or(0);
+    ensure(
+        marker > last_acked,
+        &format!("every acknowledged event (up to {last_acked}) kept"),
+        || format!("the next sequence number is {marker}"),
+    )?;
+    Ok((journal, marker))
+}
+
+/// Replays `first..=marker`, which must be contiguous, and checks every acknowledged event
+/// from `first` on is there with its bytes.
+fn replay_keeps_acked<J: SpecJournal>(
+    journal: &J,
+    first: u64,
+    marker: u64,
+    round: usize,
+    acked: &[u64],
+) -> Result<(), Failure> {
+    let mut sub = call("subscribe", journal.subscribe(first))?;
+    let mut contents = HashMap::new();
+    for next in first..=marker {
+        match sub.recv_within(ANSWER_WITHIN) {
+            Ok(Some((seq, bytes))) if seq == next => {
+                contents.insert(seq, bytes);
+            }
+            other => {
+                return Err(Failure::new(
+                    format!("a contiguous replay of {first}..={marker} after SIGKILL {round}"),
+                    format!("{other:?} at {next}"),
+                ));
+            }
+        }
+    }
+    for seq in acked.iter().filter(|&&seq| seq >= first) {
+        ensure(
+            contents.get(seq) == Some(&payload(*seq)),
+            &format!("acknowledged event {seq} kept with its bytes"),
+            || {
+                format!(
+                    "{:?}",
+                    contents
+                        .get(seq)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// The number in a child's line `<prefix><number>`.
 fn number_after(line: &str, prefix: &str) -> Option<u64> {
     line.strip_prefix(prefix)?.parse().ok()
@@ -738,19 +742,7 @@ pub fn prune_is_atomic_under_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
         }
         started = started.max(began.unwrap_or(0));
         returned = returned.max(ended.unwrap_or(0));
-        let journal = imp.open(&path, Durability::Append, 1 << 16).map_err(|e| {
-            Failure::new(
-                format!("the file to open after SIGKILL {round}"),
-                format!("{e:?}"),
-            )
-        })?;
-        let marker = call("append", journal.append(b"marker"))?;
-        let last_acked = acked.iter().copied().max().unwrap_or(0);
-        ensure(
-            marker > last_acked,
-            &format!("every acknowledged event (up to {last_acked}) kept"),
-            || format!("the next sequence number is {marker}"),
-        )?;
+        let (journal, marker) = reopen_after_kill(imp, &path, round, &acked)?;
         let first = match journal.subscribe(1) {
             Ok(_) => 1,
             Err(Error::Pruned { first, .. }) => first,
@@ -770,28 +762,7 @@ pub fn prune_is_atomic_under_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
             ),
             || format!("the file starts at {first}"),
         )?;
-        let mut sub = call("subscribe", journal.subscribe(first))?;
-        let mut contents = HashMap::new();
-        for next in first..=marker {
-            match sub.recv_within(ANSWER_WITHIN) {
-                Ok(Some((seq, bytes))) if seq == next => {
-                    contents.insert(seq, bytes);
-                }
-                other => {
-                    return Err(Failure::new(
-                        format!("a contiguous replay of {first}..={marker} after SIGKILL {round}"),
-                        format!("{other:?} at {next}"),
-                    ));
-                }
-            }
-        }
-        for seq in acked.iter().filter(|&&seq| seq >= first) {
-            ensure(
-                contents.get(seq) == Some(&payload(*seq)),
-                &format!("acknowledged event {seq} kept with its bytes"),
-                || format!("{:?}", contents.get(seq).map(|b| b.len())),
-            )?;
-        }
+        replay_keeps_acked(&journal, first, marker, round, &acked)?;
         call("close", journal.close())?;
     }
     ensure(
@@ -1491,12 +1462,43 @@ pub const GROUP_APPENDERS: u64 = 16;
 pub const GROUP_EACH: u64 = 25;
 /// Appends the one appender alone makes first, in each round.
 pub const ALONE: u64 = 100;
-/// Rounds of the group-commit check: the best one counts, so that a moment of noise on the
-/// machine does not decide.
-pub const GROUP_ROUNDS: usize = 3;
+/// Rounds of the group-commit check: the median round counts, so that a moment of noise on
+/// the disk, slowing one appender or sixteen, does not decide either way.
+pub const GROUP_ROUNDS: usize = 5;
 /// Under this per append alone, an fsync costs nothing here (tmpfs, say) and sharing cannot
 /// be seen.
 const FREE_FSYNC: Duration = Duration::from_micros(30);
+
+/// `threads` threads appending `each` events at once, event `i` of thread `t` being
+/// `event(t, i)`: every `(sequence number, bytes)` appended.
+fn append_from_threads<J: SpecJournal>(
+    journal: &Arc<J>,
+    threads: u64,
+    each: u64,
+    event: fn(u64, u64) -> Vec<u8>,
+) -> Result<Vec<(u64, Vec<u8>)>, Failure> {
+    let appenders: Vec<_> = (0..threads)
+        .map(|t| {
+            let journal = Arc::clone(journal);
+            thread::spawn(move || {
+                (0..each)
+                    .map(|i| {
+                        let bytes = event(t, i);
+                        journal.append(&bytes).map(|seq| (seq, bytes))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+        })
+        .collect();
+    let mut appended = Vec::new();
+    for appender in appenders {
+        let r = appender
+            .join()
+            .map_err(|_| Failure::new("appenders to finish", "a panic"))?;
+        appended.extend(call("append", r)?);
+    }
+    Ok(appended)
+}
 
 /// One round of the group-commit check: `(alone, together)` in appends per second, and how
 /// long an append alone took.
@@ -1507,24 +1509,11 @@ fn group_round<J: SpecJournal>(journal: &Arc<J>) -> Result<(f64, f64, Duration),
     }
     let alone = start.elapsed();
     let start = Instant::now();
-    let appenders: Vec<_> = (0..GROUP_APPENDERS)
-        .map(|_| {
-            let journal = Arc::clone(journal);
-            thread::spawn(move || {
-                (0..GROUP_EACH)
-                    .map(|_| journal.append(b"grouped"))
-                    .collect::<Result<Vec<u64>, _>>()
-            })
-        })
-        .collect();
-    let mut seqs = Vec::new();
-    for appender in appenders {
-        let r = appender
-            .join()
-            .map_err(|_| Failure::new("appenders to finish", "a panic"))?;
-        seqs.extend(call("append", r)?);
-    }
+    let appended = append_from_threads(journal, GROUP_APPENDERS, GROUP_EACH, |_, _| {
+        b"grouped".to_vec()
+    })?;
     let together = start.elapsed();
+    let mut seqs: Vec<u64> = appended.into_iter().map(|(seq, _)| seq).collect();
     let all = GROUP_APPENDERS * GROUP_EACH;
     seqs.sort_unstable();
     seqs.dedup();
@@ -1541,37 +1530,40 @@ fn group_round<J: SpecJournal>(journal: &Arc<J>) -> Result<(f64, f64, Duration),
 }
 
 /// Check 19: with fsync before `append` returns, 16 appenders at once get their appends
-/// through at least twice as fast as one appender alone, in the best of three rounds:
+/// through at least 1.5 times as fast as one appender alone, in the median of five rounds:
 /// they share fsyncs (group commit). Appends that each waited for an fsync of their own go
 /// no faster than one appender (a broken variant measures 1.0×). Every append gets a distinct
 /// sequence number. Runs alone in its process; skipped where an fsync costs nothing (under
 /// 30 µs an append alone, as on tmpfs). Sharing gives four to ten times on this project's
-/// machine, with both cores taken by busy loops too. The rates include the suite's
-/// blocking adapter (for async, a hop onto the runtime per call); `cargo bench --bench
-/// journal` measures the crates bare.
+/// machine, with both cores taken by busy loops too, and still about 1.9 times while another
+/// process writes and fsyncs 64 MiB at a time, which delays every fsync. The rates include
+/// the suite's blocking adapter (for async, a hop onto the runtime per call); `cargo bench
+/// --bench journal` measures the crates bare.
 pub fn group_commit_shares_fsyncs<T: JournalSpec>(imp: &T) -> CheckResult {
     let dir = Scratch::new()?;
     let journal = Arc::new(open(imp, &dir.file(), Durability::Append, 1024)?);
-    let mut best: Option<(f64, f64)> = None;
+    let mut rounds = Vec::new();
     let mut quickest = Duration::MAX;
     for _ in 0..GROUP_ROUNDS {
         let (alone, together, per_append) = group_round(&journal)?;
         quickest = quickest.min(per_append);
-        if best.is_none_or(|(a, t)| together / alone > t / a) {
-            best = Some((alone, together));
-        }
+        rounds.push((alone, together));
     }
     call("close", journal.close())?;
+    rounds.sort_by(|(a1, t1), (a2, t2)| (t1 / a1).total_cmp(&(t2 / a2)));
     if quickest < FREE_FSYNC {
         return Ok(vec![Figure::skipped(
             "an fsync costs nothing here: sharing cannot be seen",
         )]);
     }
-    let (alone, together) = best.unwrap_or((0.0, 0.0));
+    let (alone, together) = rounds
+        .get(rounds.len() / 2)
+        .copied()
+        .ok_or_else(|| Failure::new("rounds of appends", "none"))?;
     ensure(
-        together >= 2.0 * alone,
-        &format!("{GROUP_APPENDERS} appenders at least twice one appender's rate"),
-        || format!("at best {together:.0} appends/s against {alone:.0} alone"),
+        together >= 1.5 * alone,
+        &format!("{GROUP_APPENDERS} appenders at least 1.5 times one appender's rate"),
+        || format!("{together:.0} appends/s against {alone:.0} alone, in the median round"),
     )?;
     Ok(vec![
         Figure::new("one appender", alone, "appends/s"),
