@@ -47,7 +47,7 @@ pub(crate) struct Live {
 /// no channel is made per append.
 // Async: a tokio watch channel, one value and a wake-up for every task that waits on it. The
 // threads journal builds the same from a Mutex and a Condvar.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Durable {
     mark: watch::Sender<Mark>,
 }
@@ -60,14 +60,6 @@ struct Mark {
     /// Set once nothing after `synced` will reach the disk: `Err` if a write or an fsync
     /// failed, `Ok` if the writer stopped.
     ended: Option<Result<(), String>>,
-}
-
-impl Default for Durable {
-    fn default() -> Self {
-        Durable {
-            mark: watch::Sender::new(Mark::default()),
-        }
-    }
 }
 
 impl Durable {

@@ -85,9 +85,12 @@ enum Flaw {
     FsyncUnderLock,
     /// The replay stops at the first 64 KiB of the file: `large_replay_is_whole_and_in_order`.
     ReplayCut,
+    /// The TCP server also cuts a client that waits on a quiet journal for its stall limit:
+    /// `tcp_stalled_clients_are_disconnected`.
+    TcpCutsQuietClients,
 }
 
-const FLAWS: [Flaw; 21] = [
+const FLAWS: [Flaw; 22] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -109,6 +112,7 @@ const FLAWS: [Flaw; 21] = [
     Flaw::PruneInPlace,
     Flaw::FsyncUnderLock,
     Flaw::ReplayCut,
+    Flaw::TcpCutsQuietClients,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -330,9 +334,15 @@ impl Journal {
         };
         let mut sub = self.subscribe(from)?;
         let mut out = Vec::new();
+        let quiet = if self.has(Flaw::TcpCutsQuietClients) {
+            stall_limit
+        } else {
+            Duration::from_secs(3600)
+        };
         loop {
-            let payload = match sub.recv_within(Duration::from_secs(3600)) {
+            let payload = match sub.recv_within(quiet) {
                 Ok(Some((seq, payload))) => wire::event_frame(&format::Event { seq, payload }),
+                Ok(None) if self.has(Flaw::TcpCutsQuietClients) => return Ok(()),
                 Ok(None) => continue,
                 Err(Error::Lagged { .. }) if self.has(Flaw::TcpLagUntyped) => return Ok(()),
                 Err(Error::Lagged { last_seq }) => wire::lagged_frame(last_seq),
@@ -621,6 +631,8 @@ bothways_spec::broken_tests! {
         ReplayCut => large_replay_is_whole_and_in_order, "events 1..=16384";
     prune_in_place_fails_prune_is_atomic_under_sigkill:
         PruneInPlace => prune_is_atomic_under_sigkill, "every acknowledged event";
+    tcp_cuts_quiet_clients_fails_tcp_stalled_clients_are_disconnected:
+        TcpCutsQuietClients => tcp_stalled_clients_are_disconnected, "TCP events 1..=1";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
