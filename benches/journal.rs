@@ -9,7 +9,8 @@
 //!   `group16` is fsync-before-return with 16 concurrent appenders sharing fsyncs. Throughput
 //!   is in events: criterion prints appends per second.
 //! - `append_<size>_group16/fsync_bound`: no journal, the disk alone: one write of 16 events'
-//!   bytes and one `fdatasync`, counted as 16 appends. It is what group commit would reach if
+//!   bytes (in place, into preallocated zeros, as the journals write) and one `fdatasync`,
+//!   counted as 16 appends. It is what group commit would reach if
 //!   every fsync took all 16 appenders and waking them cost nothing, measured in the same run,
 //!   so the two styles can be read against this disk's fsync latency, which varies by minutes.
 //! - `replay_1KiB/*`: a subscriber from sequence 1 receiving every event of a 16 MiB journal of
@@ -59,15 +60,19 @@ fn async_options(durability: aj::Durability) -> aj::Options {
     }
 }
 
-/// `iters` times: `appenders` events' bytes appended to a file in one write, then one
-/// `fdatasync`. The file is truncated, untimed, every 16 MiB.
+/// `iters` times: `appenders` events' bytes written after the last ones, then one
+/// `fdatasync`, through the journal's own file layer (in place, into preallocated zeros, as
+/// both writers do). The file is started afresh, untimed, every 16 MiB.
 fn fsync_bound(event: &[u8], appenders: u64, iters: u64) -> Duration {
-    use std::io::Write;
+    use bothways_journal_format::Preallocated;
     let dir = dir();
-    let mut file =
-        std::fs::File::create(dir.path().join("bound")).unwrap_or_else(|e| panic!("a file: {e}"));
+    let path = dir.path().join("bound");
+    let fresh = || {
+        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("a file: {e}"));
+        Preallocated::new(file, 0, true).unwrap_or_else(|e| panic!("a file: {e}"))
+    };
+    let mut file = fresh();
     let bytes = event.repeat(appenders as usize);
-    let mut written = 0;
     let mut elapsed = Duration::ZERO;
     for _ in 0..iters {
         let start = Instant::now();
@@ -75,12 +80,9 @@ fn fsync_bound(event: &[u8], appenders: u64, iters: u64) -> Duration {
             .and_then(|()| file.sync_data())
             .unwrap_or_else(|e| panic!("write and fdatasync: {e}"));
         elapsed += start.elapsed();
-        written += bytes.len();
-        if written >= 16 << 20 {
-            file.set_len(0)
-                .and_then(|()| std::io::Seek::rewind(&mut file))
-                .unwrap_or_else(|e| panic!("truncate: {e}"));
-            written = 0;
+        if file.len() >= 16 << 20 {
+            drop(file);
+            file = fresh();
         }
     }
     elapsed

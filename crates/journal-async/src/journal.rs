@@ -1,14 +1,12 @@
 //! The journal: appenders take sequence numbers in order and hand events to a pausable writer
 //! task; subscribers pause it while they read the file.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use async_channel::{Sender, bounded};
-use bothways_journal_format::{HEADER_LEN, Header, MAX_PAYLOAD, Torn, scan};
+use bothways_journal_format::{MAX_PAYLOAD, Recovered, Torn, recover};
 use bothways_pause_async::{PauseHandle, Worker};
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
@@ -67,12 +65,17 @@ impl Journal {
     pub async fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
         let path = path.as_ref().to_path_buf();
         // Async: recovery reads and checks the whole file: blocking work, on the blocking pool.
-        let (file, next_seq, recovered) = tokio::task::spawn_blocking({
+        let preallocate = options.durability != Durability::None;
+        let Recovered {
+            file,
+            next_seq,
+            torn: recovered,
+        } = tokio::task::spawn_blocking({
             let path = path.clone();
-            move || recover(path)
+            move || recover(&path, preallocate)
         })
         .await
-        .map_err(|e| Error::failed(&e))??;
+        .map_err(|e| Error::failed(&e))???;
         let durable = Arc::new(Durable::default());
         let state = Arc::new(Mutex::new(State::new(
             path,
@@ -153,7 +156,7 @@ impl Journal {
         let mut state = self.state.lock().await;
         state.check()?;
         state.flush(false).await?;
-        let bytes = tokio::fs::read(&state.path).await?;
+        let bytes = state.read_records().await?;
         let (tx, rx) = bounded(self.options.subscriber_queue.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
         state.subscribers.push(Live {
@@ -246,35 +249,6 @@ impl Drop for Journal {
     }
 }
 
-/// Opens or creates the file and recovers it: the file, the next sequence number, and the torn
-/// tail cut off.
-fn recover(path: PathBuf) -> Result<(fs::File, u64, Option<Torn>), Error> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(&path)?;
-    let bytes = fs::read(&path)?;
-    if bytes.is_empty() {
-        file.write_all(&Header::new(1).encode())?;
-        file.sync_all()?;
-        writer::sync_dir(&path)?;
-        return Ok((file, 1, None));
-    }
-    let found = scan(&bytes)?;
-    if let Some(torn) = found.torn {
-        eprintln!(
-            "bothways-journal: cutting a torn tail of {} bytes at offset {} of {}",
-            torn.len,
-            torn.offset,
-            path.display()
-        );
-        file.set_len(found.good_len.max(HEADER_LEN as u64))?;
-        file.sync_all()?;
-    }
-    Ok((file, found.next_seq, found.torn))
-}
-
 async fn wait(acked: oneshot::Receiver<Result<(), String>>) -> Result<(), Error> {
     match acked.await {
         Ok(Ok(())) => Ok(()),
@@ -306,7 +280,10 @@ mod tests {
     //! What `subscribe` and `prune` rely on, seen from inside: while the writer is paused it
     //! writes nothing, ticks included, and once resumed it has lost nothing.
 
+    use std::fs;
     use std::time::Duration;
+
+    use bothways_journal_format::scan;
 
     use super::*;
 

@@ -1,14 +1,12 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_channel::{Receiver, Sender, TrySendError};
-use bothways_journal_format::{Event, HEADER_LEN, Header, Reader, encode_record};
+use bothways_journal_format::{Event, Preallocated, encode_record, read_prefix};
 use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::{Durability, Error};
@@ -112,7 +110,9 @@ impl Drop for CloseOnDrop {
 pub(crate) struct State {
     pub(crate) path: PathBuf,
     // Async: the file moves into a blocking task for each write, and comes back.
-    file: Option<File>,
+    file: Option<Preallocated>,
+    /// Where the file's records end: the file's own count, kept here while the file is away.
+    len: u64,
     buf: Vec<u8>,
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
@@ -124,11 +124,17 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64, durable: Arc<Durable>) -> Self {
+    pub(crate) fn new(
+        path: PathBuf,
+        file: Preallocated,
+        next_seq: u64,
+        durable: Arc<Durable>,
+    ) -> Self {
         // What the file held when it was opened is on disk: `open` fsynced it.
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
             path,
+            len: file.len(),
             file: Some(file),
             buf: Vec::with_capacity(BUFFER),
             next_seq,
@@ -171,6 +177,7 @@ impl State {
         .await;
         match joined {
             Ok((file, buf, Ok(()))) => {
+                self.len = file.len();
                 self.file = Some(file);
                 self.buf = buf;
                 if fsync {
@@ -191,6 +198,44 @@ impl State {
                 Err(Error::failed(&e))
             }
         }
+    }
+
+    /// The last flush, at close: the zeros preallocated after the records are cut off, so a
+    /// closed journal ends at its last record.
+    async fn close(&mut self, fsync: bool) -> Result<(), Error> {
+        self.flush(fsync).await?;
+        let Some(mut file) = self.file.take() else {
+            return Err(Error::Closed);
+        };
+        // Async: a truncate and an fsync, on the blocking pool.
+        let joined = tokio::task::spawn_blocking(move || {
+            let result = file.trim(fsync);
+            (file, result)
+        })
+        .await;
+        match joined {
+            Ok((file, result)) => {
+                self.file = Some(file);
+                result.map_err(|e| {
+                    self.fail(e.to_string());
+                    e.into()
+                })
+            }
+            Err(e) => {
+                self.fail(e.to_string());
+                Err(Error::failed(&e))
+            }
+        }
+    }
+
+    /// The file's records, without the zeros after them; read while the writer is paused.
+    pub(crate) async fn read_records(&self) -> Result<Vec<u8>, Error> {
+        let (path, len) = (self.path.clone(), self.len);
+        // Async: a blocking read of the whole file, on the blocking pool.
+        tokio::task::spawn_blocking(move || read_prefix(&path, len))
+            .await
+            .map_err(|e| Error::failed(&e))?
+            .map_err(Error::from)
     }
 
     /// Keeps the first failure, and tells the appenders waiting for an fsync.
@@ -238,51 +283,18 @@ impl State {
     /// rename over the journal, fsync of the directory, so a crash leaves one or the other.
     pub(crate) async fn prune(&mut self, after: u64) -> Result<(), Error> {
         self.flush(true).await?;
-        let (path, next_seq) = (self.path.clone(), self.next_seq);
+        let (path, len, next_seq) = (self.path.clone(), self.len, self.next_seq);
+        let preallocate = self.file.as_ref().is_some_and(Preallocated::preallocates);
         // Async: the rewrite is blocking file work, on the blocking pool.
-        let file = tokio::task::spawn_blocking(move || rewrite(&path, after, next_seq))
-            .await
-            .map_err(|e| Error::failed(&e))??;
+        let file = tokio::task::spawn_blocking(move || {
+            bothways_journal_format::prune(&path, len, after, next_seq, preallocate)
+        })
+        .await
+        .map_err(|e| Error::failed(&e))???;
+        self.len = file.len();
         self.file = Some(file);
         Ok(())
     }
-}
-
-fn rewrite(path: &Path, after: u64, next_seq: u64) -> Result<File, Error> {
-    let bytes = fs::read(path)?;
-    let mut reader = Reader::new(&bytes)?;
-    let first = reader.header().base_seq;
-    let base = after.saturating_add(1).clamp(first, next_seq);
-    let mut keep_from = bytes.len();
-    for record in reader.by_ref() {
-        let record = record?;
-        if record.seq >= base {
-            // Records are contiguous to the end, so the rest is copied as bytes.
-            keep_from = record.offset as usize;
-            break;
-        }
-    }
-    let keep = bytes.get(keep_from.max(HEADER_LEN)..).unwrap_or(&[]);
-    let tmp = path.with_extension("prune");
-    {
-        let mut out = File::create(&tmp)?;
-        out.write_all(&Header::new(base).encode())?;
-        out.write_all(keep)?;
-        out.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    sync_dir(path)?;
-    Ok(OpenOptions::new().append(true).open(path)?)
-}
-
-/// Fsyncs the directory holding `path`, so a creation or rename in it is durable.
-pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 /// The worker's effect: applies one command, then, if appenders wait for an fsync and no
@@ -315,7 +327,7 @@ pub(crate) fn effect(
                     let _ = state.flush(fsync_on_flush).await;
                 }
                 Command::Close(ack) => {
-                    let result = state.flush(fsync_on_flush).await;
+                    let result = state.close(fsync_on_flush).await;
                     let _ = ack.send(result.map_err(|e| e.to_string()));
                     // Dropping the queues ends every subscription once it has drained.
                     state.subscribers.clear();

@@ -32,6 +32,7 @@
 
 mod crc;
 mod error;
+mod file;
 mod header;
 mod reader;
 mod record;
@@ -39,6 +40,7 @@ pub mod wire;
 
 pub use crc::crc32c;
 pub use error::Error;
+pub use file::{PREALLOCATE, Preallocated, Recovered, prune, read_prefix, recover, sync_dir};
 pub use header::{HEADER_LEN, Header, MAGIC, VERSION_MAJOR, VERSION_MINOR};
 pub use reader::{Reader, Scan, Torn, scan};
 pub use record::{Event, MAX_PAYLOAD, RECORD_HEADER_LEN, Record, Step, encode_record, read_record};

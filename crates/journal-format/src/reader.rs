@@ -2,7 +2,8 @@
 
 use crate::{Error, HEADER_LEN, Header, Record, Step, read_record};
 
-/// A torn tail: bytes after the last good record that do not make a whole record.
+/// A torn tail: bytes after the last good record that do not make a whole record, or that start
+/// with a record header of zeros (space a writer preallocated, with whatever it holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Torn {
     /// Where the torn tail starts: the end of the last good record.

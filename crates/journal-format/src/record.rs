@@ -51,7 +51,8 @@ pub enum Step<'a> {
     Record(Record<'a>),
     /// The end of the bytes, exactly at a record boundary.
     End,
-    /// An incomplete record — a write cut short — or zeros, running to the end of the bytes.
+    /// An incomplete record — a write cut short — or a record header of zeros, and whatever
+    /// follows it to the end of the bytes.
     Torn {
         /// How many bytes the torn tail has.
         len: u64,
@@ -93,8 +94,9 @@ pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
 /// Decodes the record at `offset` of `file` (the whole file's bytes), which must carry
 /// sequence number `expected`.
 ///
-/// A record cut short at the end of the bytes is a [`Step::Torn`]; anything wrong with a record
-/// that is all there — a checksum, a sequence number, a length over [`MAX_PAYLOAD`] — is an
+/// A record cut short at the end of the bytes, or a record header of zeros (a preallocated
+/// tail, perhaps with stray unsynced bytes after it), is a [`Step::Torn`]; anything wrong with
+/// a record that is all there — a checksum, a sequence number, a length over [`MAX_PAYLOAD`] — is an
 /// error naming its offset. Never panics and never allocates, whatever the bytes.
 ///
 /// ```
@@ -115,8 +117,12 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
     if rest.is_empty() {
         return Ok(Step::End);
     }
-    // A preallocated or power-cut tail reads back as zeros: torn, not corrupt.
-    if rest.len() < RECORD_HEADER_LEN || rest.iter().all(|&b| b == 0) {
+    // Zeros where a record header should be: the end of what was written. Writers write in
+    // place into zeros written ahead of them ([`crate::Preallocated`]), and a power cut may
+    // keep a later page of an unsynced write while losing an earlier one, so stray bytes may
+    // follow; they were never fsynced. A record's header is never all zeros: its CRC of the
+    // length and sequence number would have to be 0, and crc32c of 12 zero bytes is not.
+    if rest.len() < RECORD_HEADER_LEN || rest[..RECORD_HEADER_LEN].iter().all(|&b| b == 0) {
         return Ok(Step::Torn {
             len: rest.len() as u64,
         });
@@ -163,4 +169,47 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
         offset: at,
         end: at + end as u64,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_of_zeros_is_never_a_record() {
+        // What makes a zero header a safe end marker: no record can start with one.
+        assert_ne!(crc32c(&[0; 12]), 0);
+    }
+
+    #[test]
+    fn zeros_then_stray_bytes_are_a_torn_tail() -> Result<(), Error> {
+        let mut file = Vec::new();
+        encode_record(1, b"synced", &mut file)?;
+        let good = file.len();
+        // An unsynced write whose first page was lost and whose second page was kept.
+        file.extend_from_slice(&[0; 4096]);
+        encode_record(3, b"stray, never fsynced", &mut file)?;
+        file.extend_from_slice(&[0; 100]);
+        assert!(matches!(read_record(&file, 0, 1)?, Step::Record(_)));
+        assert_eq!(
+            read_record(&file, good, 2)?,
+            Step::Torn {
+                len: (file.len() - good) as u64
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_header_with_one_bit_set_is_still_corruption() {
+        let mut file = vec![0; 64];
+        file[3] = 1;
+        assert_eq!(
+            read_record(&file, 0, 1),
+            Err(Error::Checksum {
+                offset: 0,
+                part: "header"
+            })
+        );
+    }
 }

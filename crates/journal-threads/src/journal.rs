@@ -1,14 +1,12 @@
 //! The journal: appenders take sequence numbers in order and hand events to a pausable writer
 //! thread; subscribers pause it while they read the file.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use bothways_journal_format::{HEADER_LEN, Header, MAX_PAYLOAD, Torn, scan};
+use bothways_journal_format::{MAX_PAYLOAD, Recovered, Torn, recover};
 use bothways_pause_threads::{PauseHandle, Worker};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
@@ -61,31 +59,12 @@ impl Journal {
     /// torn tail is cut off (and logged on stderr), and sequence numbers continue.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
         let path = path.as_ref().to_path_buf();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        let bytes = fs::read(&path)?;
-        let (next_seq, recovered) = if bytes.is_empty() {
-            file.write_all(&Header::new(1).encode())?;
-            file.sync_all()?;
-            writer::sync_dir(&path)?;
-            (1, None)
-        } else {
-            let found = scan(&bytes)?;
-            if let Some(torn) = found.torn {
-                eprintln!(
-                    "bothways-journal: cutting a torn tail of {} bytes at offset {} of {}",
-                    torn.len,
-                    torn.offset,
-                    path.display()
-                );
-                file.set_len(found.good_len.max(HEADER_LEN as u64))?;
-                file.sync_all()?;
-            }
-            (found.next_seq, found.torn)
-        };
+        let preallocate = options.durability != Durability::None;
+        let Recovered {
+            file,
+            next_seq,
+            torn: recovered,
+        } = recover(&path, preallocate)??;
         let durable = Arc::new(Durable::default());
         let state = Arc::new(Mutex::new(State::new(
             path,
@@ -167,7 +146,7 @@ impl Journal {
         let mut state = lock(&self.state);
         state.check()?;
         state.flush(false)?;
-        let bytes = fs::read(&state.path)?;
+        let bytes = state.read_records()?;
         let (tx, rx) = bounded(self.options.subscriber_queue.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
         state.subscribers.push(Live {
@@ -287,7 +266,10 @@ mod tests {
     //! What `subscribe` and `prune` rely on, seen from inside: while the writer is paused it
     //! writes nothing, ticks included, and once resumed it has lost nothing.
 
+    use std::fs;
     use std::time::Duration;
+
+    use bothways_journal_format::scan;
 
     use super::*;
 

@@ -1,15 +1,13 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use bothways_journal_format::{Event, HEADER_LEN, Header, Reader, encode_record};
+use bothways_journal_format::{Event, Preallocated, encode_record, read_prefix};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::{Durability, Error};
@@ -164,7 +162,7 @@ impl Drop for CloseOnDrop {
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) path: PathBuf,
-    file: File,
+    file: Preallocated,
     buf: Vec<u8>,
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
@@ -188,7 +186,12 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    pub(crate) fn new(path: PathBuf, file: File, next_seq: u64, durable: Arc<Durable>) -> Self {
+    pub(crate) fn new(
+        path: PathBuf,
+        file: Preallocated,
+        next_seq: u64,
+        durable: Arc<Durable>,
+    ) -> Self {
         // What the file held when it was opened is on disk: `open` fsynced it.
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
@@ -239,6 +242,21 @@ impl State {
                 Err(e.into())
             }
         }
+    }
+
+    /// The last flush, at close: the zeros preallocated after the records are cut off, so a
+    /// closed journal ends at its last record.
+    fn close(&mut self, fsync: bool) -> Result<(), Error> {
+        self.flush(fsync)?;
+        self.file.trim(fsync).map_err(|e| {
+            self.fail(e.to_string());
+            e.into()
+        })
+    }
+
+    /// The file's records, without the zeros after them; read while the writer is paused.
+    pub(crate) fn read_records(&self) -> Result<Vec<u8>, Error> {
+        Ok(read_prefix(&self.path, self.file.len())?)
     }
 
     /// Keeps the first failure, and tells the appenders waiting for an fsync.
@@ -301,42 +319,11 @@ impl State {
     /// rename over the journal, fsync of the directory, so a crash leaves one or the other.
     pub(crate) fn prune(&mut self, after: u64) -> Result<(), Error> {
         self.flush(true)?;
-        let bytes = fs::read(&self.path)?;
-        let mut reader = Reader::new(&bytes)?;
-        let first = reader.header().base_seq;
-        let base = after.saturating_add(1).clamp(first, self.next_seq);
-        let mut keep_from = bytes.len();
-        for record in reader.by_ref() {
-            let record = record?;
-            if record.seq >= base {
-                // Records are contiguous to the end, so the rest is copied as bytes.
-                keep_from = record.offset as usize;
-                break;
-            }
-        }
-        let keep = bytes.get(keep_from.max(HEADER_LEN)..).unwrap_or(&[]);
-        let tmp = self.path.with_extension("prune");
-        {
-            let mut out = File::create(&tmp)?;
-            out.write_all(&Header::new(base).encode())?;
-            out.write_all(keep)?;
-            out.sync_all()?;
-        }
-        fs::rename(&tmp, &self.path)?;
-        sync_dir(&self.path)?;
-        self.file = OpenOptions::new().append(true).open(&self.path)?;
+        let (len, preallocate) = (self.file.len(), self.file.preallocates());
+        self.file =
+            bothways_journal_format::prune(&self.path, len, after, self.next_seq, preallocate)??;
         Ok(())
     }
-}
-
-/// Fsyncs the directory holding `path`, so a creation or rename in it is durable.
-pub(crate) fn sync_dir(path: &Path) -> Result<(), Error> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 /// The worker's effect: applies one command, then, if appenders wait for an fsync and no
@@ -372,7 +359,7 @@ pub(crate) fn effect(
                 let _ = state.flush(fsync_on_flush);
             }
             Command::Close(ack) => {
-                let _ = ack.send(state.flush(fsync_on_flush).map_err(|e| e.to_string()));
+                let _ = ack.send(state.close(fsync_on_flush).map_err(|e| e.to_string()));
                 // Dropping the queues ends every subscription once it has drained.
                 state.subscribers.clear();
             }

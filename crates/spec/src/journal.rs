@@ -231,6 +231,7 @@ macro_rules! __journal_checks {
             prune_is_atomic_under_sigkill,
             group_commit_shares_fsyncs,
             large_replay_is_whole_and_in_order,
+            zero_tail_is_cut_and_close_trims,
         }
     };
 }
@@ -1606,4 +1607,49 @@ pub fn large_replay_is_whole_and_in_order<T: JournalSpec>(imp: &T) -> CheckResul
             "MB/s",
         ),
     ])
+}
+
+/// Check 21: a closed journal's file ends at its last record, whatever the writer preallocated
+/// while it was open; and a file whose records are followed by zeros and then stray bytes —
+/// a power cut during an in-place write into preallocated space, which lost the page where the
+/// write began and kept a later one — opens, is cut at the zeros, and continues from there.
+pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let path = dir.file();
+    {
+        let journal = open(imp, &path, Durability::Append, 1024)?;
+        for seq in 1..=10 {
+            call("append", journal.append(&payload(seq)))?;
+        }
+        call("close", journal.close())?;
+    }
+    let closed = std::fs::read(&path).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let found = bothways_journal_format::scan(&closed)
+        .map_err(|e| Failure::new("the closed file to read", e.to_string()))?;
+    ensure(
+        found.next_seq == 11 && found.good_len == closed.len() as u64,
+        "the closed file to end at its 10th and last record",
+        || {
+            format!(
+                "{} records, then {} bytes",
+                found.next_seq - 1,
+                closed.len() as u64 - found.good_len
+            )
+        },
+    )?;
+    let mut cut = closed;
+    cut.extend_from_slice(&[0; 4096]);
+    bothways_journal_format::encode_record(13, &payload(13), &mut cut)
+        .map_err(|e| Failure::new("a record to encode", e.to_string()))?;
+    cut.extend_from_slice(&[0; 100]);
+    std::fs::write(&path, &cut).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let journal = open(imp, &path, Durability::Append, 1024)?;
+    let next = call("append", journal.append(&payload(11)))?;
+    ensure(next == 11, "the sequence to continue at 11", || {
+        next.to_string()
+    })?;
+    let mut sub = call("subscribe", journal.subscribe(1))?;
+    expect_range(&mut sub, 1, 11, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
 }

@@ -21,7 +21,8 @@ use std::thread;
 use std::time::Duration;
 
 use bothways_journal_format::{
-    self as format, HEADER_LEN, Header, MAGIC, Reader, VERSION_MAJOR, encode_record, scan, wire,
+    self as format, HEADER_LEN, Header, MAGIC, RECORD_HEADER_LEN, Reader, VERSION_MAJOR,
+    encode_record, scan, wire,
 };
 use bothways_spec::journal::{
     CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, SpecJournal, SpecSubscription,
@@ -88,9 +89,15 @@ enum Flaw {
     /// The TCP server also cuts a client that waits on a quiet journal for its stall limit:
     /// `tcp_stalled_clients_are_disconnected`.
     TcpCutsQuietClients,
+    /// Close leaves the zeros of a preallocating writer after the last record:
+    /// `zero_tail_is_cut_and_close_trims`.
+    CloseKeepsZeros,
+    /// Zeros followed by stray bytes are taken for corruption, so a file a power cut left
+    /// does not open: `zero_tail_is_cut_and_close_trims`.
+    StrayBytesRefused,
 }
 
-const FLAWS: [Flaw; 22] = [
+const FLAWS: [Flaw; 24] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -113,6 +120,8 @@ const FLAWS: [Flaw; 22] = [
     Flaw::FsyncUnderLock,
     Flaw::ReplayCut,
     Flaw::TcpCutsQuietClients,
+    Flaw::CloseKeepsZeros,
+    Flaw::StrayBytesRefused,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -214,6 +223,16 @@ impl Imp {
             }
             Err(e) => return Err(fmt(e)),
         };
+        if let Some(torn) = found.torn
+            && self.has(Flaw::StrayBytesRefused)
+            && bytes[torn.offset as usize..].iter().any(|&b| b != 0)
+            && torn.len >= RECORD_HEADER_LEN as u64
+        {
+            return Err(fmt(format::Error::Checksum {
+                offset: torn.offset,
+                part: "header",
+            }));
+        }
         if found.torn.is_some() && !self.has(Flaw::TornTailKept) {
             file.set_len(found.good_len).map_err(io)?;
         }
@@ -543,6 +562,9 @@ impl SpecJournal for Journal {
         if !self.has(Flaw::NoFlushOnClose) {
             Self::write_pending(&mut inner)?;
         }
+        if self.has(Flaw::CloseKeepsZeros) {
+            inner.file.write_all(&[0; 4096]).map_err(io)?;
+        }
         inner.closed = true;
         inner.live.clear();
         Ok(())
@@ -633,6 +655,10 @@ bothways_spec::broken_tests! {
         PruneInPlace => prune_is_atomic_under_sigkill, "every acknowledged event";
     tcp_cuts_quiet_clients_fails_tcp_stalled_clients_are_disconnected:
         TcpCutsQuietClients => tcp_stalled_clients_are_disconnected, "TCP events 1..=1";
+    close_keeps_zeros_fails_zero_tail_is_cut_and_close_trims:
+        CloseKeepsZeros => zero_tail_is_cut_and_close_trims, "to end at its 10th and last record";
+    stray_bytes_refused_fails_zero_tail_is_cut_and_close_trims:
+        StrayBytesRefused => zero_tail_is_cut_and_close_trims, "the journal to open";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
