@@ -39,7 +39,9 @@ pub async fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), E
 /// [`serve`], with a client disconnected once it stalls for `stall_limit`: sends nothing
 /// while it is expected to say where to start, or takes none of a frame's bytes while the
 /// frame waits for it. A client that reads slowly but steadily is kept; one waiting for
-/// events on a quiet journal is kept too. A zero limit is refused.
+/// events on a quiet journal is kept too. A zero limit is refused. A client that hangs up
+/// (ends its side of the connection) is let go without waiting for the next event; one that
+/// sends anything after its subscribe frame breaks the protocol and is disconnected.
 ///
 /// Without a limit, a client that never reads would keep its task (and its socket) for as
 /// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
@@ -115,7 +117,20 @@ async fn serve_one(
     let mut out = Vec::new();
     loop {
         out.clear();
-        let (payload, last) = match sub.recv().await {
+        let mut byte = [0u8; 1];
+        // Async: one task waits on its subscription and its socket at once, so a hang-up is
+        // seen when it happens; the threads server looks at the socket between waits.
+        let received = tokio::select! {
+            received = sub.recv() => received,
+            read = stream.read(&mut byte) => {
+                return match read {
+                    Ok(0) => Ok(()),
+                    Ok(_) => Err(after_subscribe().into()),
+                    Err(e) => Err(e.into()),
+                };
+            }
+        };
+        let (payload, last) = match received {
             Ok(event) => (wire::event_frame(&event), false),
             Err(Error::Lagged { last_seq }) => (wire::lagged_frame(last_seq), true),
             Err(e) => return Err(e),
@@ -136,6 +151,14 @@ async fn serve_one(
             return Ok(());
         }
     }
+}
+
+/// The client has nothing to say after its subscribe frame, so a byte is a protocol error.
+fn after_subscribe() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the client sent bytes after its subscribe frame",
+    )
 }
 
 /// A TCP subscriber.

@@ -16,6 +16,10 @@ use crate::{Error, Event, Journal};
 /// start, or take nothing while a frame waits for it. Past it the client is disconnected.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
+/// Threads: how often a client's thread, waiting for the next event, looks at the socket for
+/// a hang-up. It cannot wait on its subscription and its socket at once.
+const HANG_UP_CHECK: Duration = Duration::from_millis(500);
+
 /// Accepts clients on `listener` forever, each on a thread of its own that subscribes for it
 /// and sends it frames; a client that stalls for [`STALL_LIMIT`] is disconnected. Returns
 /// when `accept` fails.
@@ -35,7 +39,9 @@ pub fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> 
 /// [`serve`], with a client disconnected once it stalls for `stall_limit`: sends nothing
 /// while it is expected to say where to start, or takes none of a frame's bytes while the
 /// frame waits for it. A client that reads slowly but steadily is kept; one waiting for
-/// events on a quiet journal is kept too. A zero limit is refused.
+/// events on a quiet journal is kept too. A zero limit is refused. A client that hangs up
+/// (ends its side of the connection) is let go without waiting for the next event; one that
+/// sends anything after its subscribe frame breaks the protocol and is disconnected.
 ///
 /// Without a limit, a client that never reads would keep its thread (and its socket) for as
 /// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
@@ -99,8 +105,16 @@ fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) ->
     let mut out = Vec::new();
     loop {
         out.clear();
-        let (payload, last) = match sub.recv() {
-            Ok(event) => (wire::event_frame(&event), false),
+        let (payload, last) = match sub.recv_timeout(HANG_UP_CHECK) {
+            Ok(Some(event)) => (wire::event_frame(&event), false),
+            Ok(None) => {
+                // Threads: between two waits for an event, a look at the socket that does
+                // not wait; the async server waits on both at once.
+                if hung_up(&mut stream)? {
+                    return Ok(());
+                }
+                continue;
+            }
             Err(Error::Lagged { last_seq }) => (wire::lagged_frame(last_seq), true),
             Err(e) => return Err(e),
         };
@@ -113,6 +127,29 @@ fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) ->
             return Ok(());
         }
     }
+}
+
+/// Whether the client ended its side of the connection, by a read that does not wait. The
+/// client has nothing to say after its subscribe frame, so a byte is a protocol error.
+fn hung_up(stream: &mut TcpStream) -> Result<bool, Error> {
+    stream.set_nonblocking(true)?;
+    let mut byte = [0u8; 1];
+    let read = stream.read(&mut byte);
+    stream.set_nonblocking(false)?;
+    match read {
+        Ok(0) => Ok(true),
+        Ok(_) => Err(after_subscribe().into()),
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn after_subscribe() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the client sent bytes after its subscribe frame",
+    )
 }
 
 /// A TCP subscriber.

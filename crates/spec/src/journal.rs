@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,6 +134,8 @@ pub trait SpecJournal: Send + Sync + 'static {
     /// server may outlive the journal's close: each client it still has then sees the
     /// connection end. A client that stalls for `stall_limit` (sends nothing while its
     /// subscribe frame is due, or takes nothing while a frame waits for it) is disconnected.
+    /// A client that hangs up — ends its side of the connection — is let go without waiting
+    /// for the next event, however quiet the journal.
     fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Error>;
 }
 
@@ -232,6 +234,7 @@ macro_rules! __journal_checks {
             group_commit_shares_fsyncs,
             large_replay_is_whole_and_in_order,
             zero_tail_is_cut_and_close_trims,
+            tcp_hung_up_client_is_let_go,
         }
     };
 }
@@ -1652,4 +1655,39 @@ pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult 
     expect_range(&mut sub, 1, 11, |s| Some(payload(s)))?;
     call("close", journal.close())?;
     Ok(Vec::new())
+}
+
+/// Check 22: a TCP client that hangs up on a quiet journal — it got the history, then ended its
+/// side of the connection — is let go: the server closes the connection without waiting for a
+/// next event that may never come. Otherwise every client that ever left a quiet journal would
+/// keep a thread or a task, a socket and a subscriber queue. The journal goes on unaffected.
+pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = open(imp, &dir.file(), Durability::None, 1024)?;
+    for seq in 1..=5 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let addr = serve_limited(&journal, PATIENT)?;
+    let mut client = TcpSub::connect(addr, 1)?;
+    client.expect_range(1, 5, payload)?;
+    client
+        .stream
+        .shutdown(Shutdown::Write)
+        .map_err(|e| Failure::new("the client's side to shut down", e.to_string()))?;
+    let start = Instant::now();
+    let end = client.next(ANSWER_WITHIN)?;
+    let let_go = start.elapsed();
+    ensure(
+        matches!(end, Frame::End),
+        &format!("a client that hung up on a quiet journal let go within {ANSWER_WITHIN:?}"),
+        || format!("{end:?} after {let_go:?}"),
+    )?;
+    let next = call("append", journal.append(&payload(6)))?;
+    ensure(next == 6, "the journal to go on at event 6", || {
+        next.to_string()
+    })?;
+    let mut sub = call("subscribe", journal.subscribe(1))?;
+    expect_range(&mut sub, 1, 6, |s| Some(payload(s)))?;
+    call("close", journal.close())?;
+    Ok(vec![Figure::millis("hung-up client let go after", let_go)])
 }

@@ -95,9 +95,12 @@ enum Flaw {
     /// Zeros followed by stray bytes are taken for corruption, so a file a power cut left
     /// does not open: `zero_tail_is_cut_and_close_trims`.
     StrayBytesRefused,
+    /// The TCP server waits for the next event before it notices a client that hung up:
+    /// `tcp_hung_up_client_is_let_go`.
+    HangUpUnnoticed,
 }
 
-const FLAWS: [Flaw; 24] = [
+const FLAWS: [Flaw; 25] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -122,6 +125,7 @@ const FLAWS: [Flaw; 24] = [
     Flaw::TcpCutsQuietClients,
     Flaw::CloseKeepsZeros,
     Flaw::StrayBytesRefused,
+    Flaw::HangUpUnnoticed,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -358,10 +362,18 @@ impl Journal {
         } else {
             Duration::from_secs(3600)
         };
+        let poll = if self.has(Flaw::HangUpUnnoticed) || self.has(Flaw::TcpCutsQuietClients) {
+            quiet
+        } else {
+            quiet.min(Duration::from_millis(100))
+        };
         loop {
-            let payload = match sub.recv_within(quiet) {
+            let payload = match sub.recv_within(poll) {
                 Ok(Some((seq, payload))) => wire::event_frame(&format::Event { seq, payload }),
                 Ok(None) if self.has(Flaw::TcpCutsQuietClients) => return Ok(()),
+                Ok(None) if !self.has(Flaw::HangUpUnnoticed) && hung_up(&mut stream)? => {
+                    return Ok(());
+                }
                 Ok(None) => continue,
                 Err(Error::Lagged { .. }) if self.has(Flaw::TcpLagUntyped) => return Ok(()),
                 Err(Error::Lagged { last_seq }) => wire::lagged_frame(last_seq),
@@ -374,6 +386,20 @@ impl Journal {
                 return Ok(());
             }
         }
+    }
+}
+
+/// Whether the client ended its side of the connection: a read that does not wait.
+fn hung_up(stream: &mut TcpStream) -> Result<bool, Error> {
+    stream.set_nonblocking(true).map_err(io)?;
+    let mut byte = [0u8; 1];
+    let read = stream.read(&mut byte);
+    stream.set_nonblocking(false).map_err(io)?;
+    match read {
+        Ok(0) => Ok(true),
+        Ok(_) => Err(Error::Other("bytes after the subscribe frame".into())),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(io(e)),
     }
 }
 
@@ -659,6 +685,8 @@ bothways_spec::broken_tests! {
         CloseKeepsZeros => zero_tail_is_cut_and_close_trims, "to end at its 10th and last record";
     stray_bytes_refused_fails_zero_tail_is_cut_and_close_trims:
         StrayBytesRefused => zero_tail_is_cut_and_close_trims, "the journal to open";
+    hang_up_unnoticed_fails_tcp_hung_up_client_is_let_go:
+        HangUpUnnoticed => tcp_hung_up_client_is_let_go, "a client that hung up";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
