@@ -44,7 +44,8 @@ pub(crate) struct Live {
 /// waits on. An fsync answers its whole group by moving the mark once and waking them all;
 /// no channel is made per append.
 // Async: a tokio watch channel, one value and a wake-up for every task that waits on it. The
-// threads journal builds the same from a Mutex and a Condvar.
+// threads journal builds the same from a Mutex and a Condvar, and has its waiters yield a few
+// times before they sleep, because waking a sleeping thread costs what waking a task does not.
 #[derive(Debug, Default)]
 pub(crate) struct Durable {
     mark: watch::Sender<Mark>,

@@ -224,8 +224,16 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
         Err(e) => return Ok(Err(e)),
     };
     if let Some(torn) = found.torn {
+        let tail = bytes.get(torn.offset as usize..).unwrap_or(&[]);
+        // Zeros alone are the space a writer preallocated before it stopped without closing:
+        // said so, so that a log after a crash does not read like damage.
+        let what = if tail.iter().all(|&b| b == 0) {
+            "preallocated zeros left unclosed"
+        } else {
+            "a torn tail"
+        };
         eprintln!(
-            "bothways-journal: cutting a torn tail of {} bytes at offset {} of {}",
+            "bothways-journal: cutting {what} of {} bytes at offset {} of {}",
             torn.len,
             torn.offset,
             path.display()

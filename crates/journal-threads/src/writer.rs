@@ -2,7 +2,7 @@
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -17,6 +17,10 @@ const BUFFER: usize = 256 << 10;
 /// At most this many appenders share one fsync, so that a steady stream of appends whose input
 /// is never empty still gets answered.
 const GROUP_MAX: usize = 1024;
+
+/// How many times an appender waiting for its fsync yields before it sleeps ([`Durable::wait_for`]):
+/// with 16 waiters on 2 cores, about the length of an fsync here; alone, a few microseconds.
+const SPIN_YIELDS: usize = 20;
 
 /// What an acknowledgement carries: a writer failure is shared by many waiters, so as text.
 pub(crate) type Ack = Sender<Result<(), String>>;
@@ -44,14 +48,17 @@ pub(crate) struct Live {
 /// How far the file is on disk: the one value every appender under [`Durability::Append`]
 /// waits on. An fsync answers its whole group by moving the mark once and waking them all;
 /// no channel is made per append.
-// Threads: a Mutex and a Condvar. Not a crossbeam channel per append: the writer would wake
-// its appenders one `send` (one syscall) at a time, and a `recv` spins before it parks, which
-// on two cores takes the CPU from the writer the appenders wait for. The async journal uses a
-// tokio watch channel, which is this pair made for tasks.
+// Threads: a Mutex and a Condvar, and a copy of the mark that waiters read without the lock
+// while they yield a few times before they sleep (see `wait_for`). Not a crossbeam channel per
+// append: the writer would wake its appenders one `send` (one syscall) at a time. The async
+// journal uses a tokio watch channel, which is this pair made for tasks.
 #[derive(Debug, Default)]
 pub(crate) struct Durable {
     mark: Mutex<Mark>,
     moved: Condvar,
+    /// The mark's `synced`, or `u64::MAX` once it has ended: written under the lock with the
+    /// mark, read without it by waiters that have not gone to sleep yet.
+    glimpse: AtomicU64,
     /// While the writer gathers a group: how many commands it waits for in its input, 0 when
     /// it does not. The appender whose command completes the count unparks the writer.
     gather: AtomicUsize,
@@ -76,12 +83,36 @@ impl Durable {
     }
 
     fn update(&self, change: impl FnOnce(&mut Mark)) {
-        change(&mut self.mark());
+        {
+            let mut mark = self.mark();
+            change(&mut mark);
+            let glimpse = if mark.ended.is_some() {
+                u64::MAX
+            } else {
+                mark.synced
+            };
+            self.glimpse.store(glimpse, Ordering::Release);
+        }
         self.moved.notify_all();
     }
 
     /// Waits until event `seq` is fsynced, or the writer says it never will be.
+    ///
+    /// Threads: the waiter first yields its CPU up to [`SPIN_YIELDS`] times, looking at the
+    /// mark between yields, and only then sleeps on the condvar. While it waits the writer is
+    /// in `fdatasync`, in the kernel, and needs no CPU; a waiter still awake when the mark
+    /// moves needs no wake-up, and waking 16 sleeping threads one by one on 2 cores is what
+    /// kept group commit at half the disk's rate. The price is CPU: about twice as much per
+    /// durable append (measured 19 µs against 10 µs). A long fsync still costs no CPU past
+    /// the yields. Tasks have nothing to gain from this: waking one is a queue push.
     pub(crate) fn wait_for(&self, seq: u64) -> Result<(), Error> {
+        for _ in 0..SPIN_YIELDS {
+            if self.glimpse.load(Ordering::Acquire) >= seq {
+                break;
+            }
+            thread::yield_now();
+        }
+        // The answer, whichever way the wait ended, is the mark's under its lock.
         let mut mark = self.mark();
         loop {
             if mark.synced >= seq {

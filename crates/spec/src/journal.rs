@@ -551,8 +551,19 @@ pub fn reopen_cuts_torn_tail_and_continues<T: JournalSpec>(imp: &T) -> CheckResu
         .map_err(|e| Failure::new("a record to encode", e.to_string()))?;
     let mut torn = whole;
     torn.extend_from_slice(&record[..RECORD_HEADER_LEN + 3]);
-    std::fs::write(&path, &torn).map_err(|e| Failure::new("the file", e.to_string()))?;
-    let journal = open(imp, &path, Durability::Flush, 1024)?;
+    continues_at_11(imp, &path, &torn, Durability::Flush)
+}
+
+/// Writes `bytes` (ten events, then whatever a crash left) to `path`, opens it, and checks the
+/// next append is event 11 and a replay gives exactly events 1..=11.
+fn continues_at_11<T: JournalSpec>(
+    imp: &T,
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+) -> CheckResult {
+    std::fs::write(path, bytes).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let journal = open(imp, path, durability, 1024)?;
     let next = call("append", journal.append(&payload(11)))?;
     ensure(next == 11, "the sequence to continue at 11", || {
         next.to_string()
@@ -1645,16 +1656,7 @@ pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult 
     bothways_journal_format::encode_record(13, &payload(13), &mut cut)
         .map_err(|e| Failure::new("a record to encode", e.to_string()))?;
     cut.extend_from_slice(&[0; 100]);
-    std::fs::write(&path, &cut).map_err(|e| Failure::new("the file", e.to_string()))?;
-    let journal = open(imp, &path, Durability::Append, 1024)?;
-    let next = call("append", journal.append(&payload(11)))?;
-    ensure(next == 11, "the sequence to continue at 11", || {
-        next.to_string()
-    })?;
-    let mut sub = call("subscribe", journal.subscribe(1))?;
-    expect_range(&mut sub, 1, 11, |s| Some(payload(s)))?;
-    call("close", journal.close())?;
-    Ok(Vec::new())
+    continues_at_11(imp, &path, &cut, Durability::Append)
 }
 
 /// Check 22: a TCP client that hangs up on a quiet journal — it got the history, then ended its
