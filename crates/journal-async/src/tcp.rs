@@ -121,6 +121,10 @@ async fn serve_one(
         // Async: one task waits on its subscription and its socket at once, so a hang-up is
         // seen when it happens; the threads server looks at the socket between waits.
         let received = tokio::select! {
+            // Events first, as the threads server does: a client that ends its side right
+            // after its subscribe frame still gets what is there, then is let go when the
+            // journal has nothing more for it.
+            biased;
             received = sub.recv() => received,
             read = stream.read(&mut byte) => {
                 return match read {

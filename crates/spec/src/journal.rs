@@ -1659,9 +1659,9 @@ pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult 
     continues_at_11(imp, &path, &cut, Durability::Append)
 }
 
-/// Check 22: a TCP client that hangs up on a quiet journal — it got the history, then ended its
-/// side of the connection — is let go: the server closes the connection without waiting for a
-/// next event that may never come. Otherwise every client that ever left a quiet journal would
+/// Check 22: a TCP client that hangs up on a quiet journal — it ended its side of the
+/// connection right after its subscribe frame — gets the history, and is then let go: the
+/// server closes the connection without waiting for a next event that may never come. Otherwise every client that ever left a quiet journal would
 /// keep a thread or a task, a socket and a subscriber queue. The journal goes on unaffected.
 pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
     let dir = Scratch::new()?;
@@ -1671,11 +1671,12 @@ pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
     }
     let addr = serve_limited(&journal, PATIENT)?;
     let mut client = TcpSub::connect(addr, 1)?;
-    client.expect_range(1, 5, payload)?;
+    // Its side ended at once, after the subscribe frame: what is there is still its due.
     client
         .stream
         .shutdown(Shutdown::Write)
         .map_err(|e| Failure::new("the client's side to shut down", e.to_string()))?;
+    client.expect_range(1, 5, payload)?;
     let start = Instant::now();
     let end = client.next(ANSWER_WITHIN)?;
     let let_go = start.elapsed();
