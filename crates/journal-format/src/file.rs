@@ -13,9 +13,9 @@ use std::path::Path;
 use crate::{Error, HEADER_LEN, Header, Reader, Torn, scan};
 
 /// How much zeroed space is added ahead of the records at a time. An fsync after a write that
-/// grew the file waits for a journal commit of the new size as well as for the data (about
-/// 220 µs here against 150 µs in place); growing by this much at once pays that, and the
-/// zeros' own write, once per MiB instead of once per fsync.
+/// grew the file waits for a journal commit of the new size as well as for the data (for 16
+/// events of 64 B, 206–234 µs here against 149–164 µs in place); growing by this much at once
+/// pays that, and the zeros' own write, once per MiB instead of once per fsync.
 pub const PREALLOCATE: u64 = 1 << 20;
 
 /// Zeros to copy from: a static, so growing allocates nothing.

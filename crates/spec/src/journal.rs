@@ -537,14 +537,7 @@ pub fn every_durability_reads_back<T: JournalSpec>(imp: &T) -> CheckResult {
 pub fn reopen_cuts_torn_tail_and_continues<T: JournalSpec>(imp: &T) -> CheckResult {
     let dir = Scratch::new()?;
     let path = dir.file();
-    {
-        let journal = open(imp, &path, Durability::Flush, 1024)?;
-        for seq in 1..=10 {
-            call("append", journal.append(&payload(seq)))?;
-        }
-        call("close", journal.close())?;
-    }
-    let whole = std::fs::read(&path).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let whole = written(imp, &dir, 10)?;
     // Half of the record that would have been event 11: its header and part of its bytes.
     let mut record = Vec::new();
     bothways_journal_format::encode_record(11, &payload(11), &mut record)
@@ -849,7 +842,17 @@ pub fn crash_child<T: JournalSpec>(imp: &T) {
 }
 
 fn written<T: JournalSpec>(imp: &T, dir: &Scratch, n: u64) -> Result<Vec<u8>, Failure> {
-    let journal = open(imp, &dir.file(), Durability::Flush, 1024)?;
+    written_with(imp, dir, n, Durability::Flush)
+}
+
+/// Events 1..=`n` appended under `durability` to a fresh journal, closed: the file's bytes.
+fn written_with<T: JournalSpec>(
+    imp: &T,
+    dir: &Scratch,
+    n: u64,
+    durability: Durability,
+) -> Result<Vec<u8>, Failure> {
+    let journal = open(imp, &dir.file(), durability, 1024)?;
     for seq in 1..=n {
         call("append", journal.append(&payload(seq)))?;
     }
@@ -1549,9 +1552,10 @@ fn group_round<J: SpecJournal>(journal: &Arc<J>) -> Result<(f64, f64, Duration),
 /// they share fsyncs (group commit). Appends that each waited for an fsync of their own go
 /// no faster than one appender (a broken variant measures 1.0×). Every append gets a distinct
 /// sequence number. Runs alone in its process; skipped where an fsync costs nothing (under
-/// 30 µs an append alone, as on tmpfs). Sharing gave four to eight times on this project's
-/// machine, passed the bound in every run with both cores taken by busy loops, and measured
-/// 1.9 times while another process wrote and fsynced 64 MiB at a time. The rates include
+/// 30 µs an append alone, as on tmpfs). In the session that wrote this check, sharing gave
+/// four to eight times on this project's machine, passed the bound in every run with both
+/// cores taken by busy loops, and measured 1.9 times while another process wrote and fsynced
+/// 64 MiB at a time. The rates include
 /// the suite's blocking adapter (for async, a hop onto the runtime per call); `cargo bench
 /// --bench journal` measures the crates bare.
 pub fn group_commit_shares_fsyncs<T: JournalSpec>(imp: &T) -> CheckResult {
@@ -1630,14 +1634,7 @@ pub fn large_replay_is_whole_and_in_order<T: JournalSpec>(imp: &T) -> CheckResul
 pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult {
     let dir = Scratch::new()?;
     let path = dir.file();
-    {
-        let journal = open(imp, &path, Durability::Append, 1024)?;
-        for seq in 1..=10 {
-            call("append", journal.append(&payload(seq)))?;
-        }
-        call("close", journal.close())?;
-    }
-    let closed = std::fs::read(&path).map_err(|e| Failure::new("the file", e.to_string()))?;
+    let closed = written_with(imp, &dir, 10, Durability::Append)?;
     let found = bothways_journal_format::scan(&closed)
         .map_err(|e| Failure::new("the closed file to read", e.to_string()))?;
     ensure(
