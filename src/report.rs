@@ -12,7 +12,7 @@ use std::{fs, io};
 use bothways_spec::Figure;
 use serde_json::{Value, json};
 
-use crate::table::{Cell, Row};
+use crate::table::{self, Cell, Row};
 use svg::{Bar, Line, esc, number};
 
 /// An experiment's results as the report shows them.
@@ -241,23 +241,27 @@ impl Report<'_> {
         for p in self.patterns() {
             let rows = self.rows_of(p);
             let files = source::pattern_files(p);
-            let tally = |failed: &dyn Fn(&Row) -> bool| {
+            // Skips are counted apart from passes: a check that could not run here is not
+            // one that held.
+            let tally = |cell: &dyn Fn(&Row) -> &Cell| {
                 if rows.is_empty() {
-                    ("not run".to_owned(), "skip")
-                } else {
-                    let bad = rows.iter().filter(|r| failed(r)).count();
-                    if bad == 0 {
-                        (
-                            format!("{} pass", rows.iter().filter(|r| r.is_check()).count()),
-                            "pass",
-                        )
-                    } else {
-                        (format!("{bad} FAIL"), "fail")
-                    }
+                    return ("not run".to_owned(), "skip");
                 }
+                let runner_row_failed = rows.iter().any(|r| !r.is_check() && cell(r).failed());
+                let counts = table::tally(rows.iter().filter(|r| r.is_check()).map(|r| cell(r)));
+                let class = match counts {
+                    (_, _, failed) if failed > 0 || runner_row_failed => "fail",
+                    (_, skipped, _) if skipped > 0 => "skip",
+                    _ => "pass",
+                };
+                let mut text = table::tally_text(counts);
+                if runner_row_failed {
+                    text.push_str(", threads used FAIL");
+                }
+                (text, class)
             };
-            let (t, tc) = tally(&|r: &Row| r.threads_cell.failed());
-            let (a, ac) = tally(&|r: &Row| r.async_cell.failed());
+            let (t, tc) = tally(&|r: &Row| &r.threads_cell);
+            let (a, ac) = tally(&|r: &Row| &r.async_cell);
             let _ = write!(
                 h,
                 "<tr><td><a href=\"#pattern-{p}\">{p}</a></td><td>{}</td><td class=\"{tc}\">{t}</td>\

@@ -25,8 +25,15 @@ impl Cell {
         Cell::Pair(Box::new(current), Box::new(multi))
     }
 
-    fn skipped(&self) -> bool {
-        matches!(self, Cell::Pass(figures) if figures.iter().any(Figure::is_skipped))
+    /// Whether the check could not run here (on either flavour, for a pair): the runner's
+    /// known limits, shown and counted apart from passes. The test harness has no such verdict:
+    /// there a check runs or fails (`bothways_spec::check::assert_passes`).
+    pub(crate) fn skipped(&self) -> bool {
+        match self {
+            Cell::Pass(figures) => figures.iter().any(Figure::is_skipped),
+            Cell::Fail(_) => false,
+            Cell::Pair(a, b) => !self.failed() && (a.skipped() || b.skipped()),
+        }
     }
 
     pub(crate) fn failed(&self) -> bool {
@@ -121,7 +128,32 @@ impl Row {
     }
 }
 
-/// The rows as aligned columns, then every failure in full.
+/// How many of a style's checks passed, were skipped, and failed: a skip is never a pass.
+pub(crate) fn tally<'a>(cells: impl Iterator<Item = &'a Cell>) -> (usize, usize, usize) {
+    cells.fold((0, 0, 0), |(p, s, f), cell| {
+        if cell.failed() {
+            (p, s, f + 1)
+        } else if cell.skipped() {
+            (p, s + 1, f)
+        } else {
+            (p + 1, s, f)
+        }
+    })
+}
+
+/// A tally in words: `20 pass, 2 skipped, 1 FAIL`, leaving out what is zero.
+pub(crate) fn tally_text((pass, skipped, failed): (usize, usize, usize)) -> String {
+    let mut parts = vec![format!("{pass} pass")];
+    if skipped > 0 {
+        parts.push(format!("{skipped} skipped"));
+    }
+    if failed > 0 {
+        parts.push(format!("{failed} FAIL"));
+    }
+    parts.join(", ")
+}
+
+/// The rows as aligned columns, a tally per style, then every failure in full.
 pub(crate) fn render(rows: &[Row]) -> String {
     let header = ["pattern", "scenario", "async", "threads"];
     let cells: Vec<[String; 4]> = rows
@@ -154,6 +186,12 @@ pub(crate) fn render(rows: &[Row]) -> String {
         line(widths.map(|w| "─".repeat(w)).each_ref().map(String::as_str)),
     ];
     out.extend(cells.iter().map(|r| line(r.each_ref().map(String::as_str))));
+    let checks = || rows.iter().filter(|r| r.is_check());
+    out.push(format!(
+        "checks: async {} · threads {}",
+        tally_text(tally(checks().map(|r| &r.async_cell))),
+        tally_text(tally(checks().map(|r| &r.threads_cell)))
+    ));
     let failures: Vec<String> = rows
         .iter()
         .flat_map(|r| {

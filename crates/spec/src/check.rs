@@ -195,10 +195,105 @@ pub fn run_check<T: ?Sized>(check: fn(&T) -> CheckResult, imp: &T) -> CheckResul
     }
 }
 
-/// The body of every stamped `#[test]`: runs the check and panics with its failure.
+/// The body of every stamped `#[test]`: runs the check and panics with its failure — or with
+/// the reason it was skipped. In the test harness a check runs or fails: a skip that stayed
+/// green would test nothing. Only the `bothways` runner shows "skipped", for the limits it
+/// declares (it cannot re-execute itself as a crash child), and counts it apart from passes.
+///
+/// ```should_panic
+/// use bothways_spec::{CheckResult, Figure, check::assert_passes};
+/// fn skips(_: &()) -> CheckResult {
+///     Ok(vec![Figure::skipped("nothing to measure here")])
+/// }
+/// assert_passes("skips", skips, &()); // panics: "…saw it skipped: nothing to measure here"
+/// ```
 pub fn assert_passes<T: ?Sized>(name: &str, check: fn(&T) -> CheckResult, imp: &T) {
-    if let Err(failure) = run_check(check, imp) {
-        panic!("{name}: {failure}");
+    match run_check(check, imp) {
+        Err(failure) => panic!("{name}: {failure}"),
+        Ok(figures) => {
+            if let Some(skip) = figures.iter().find(|f| f.is_skipped()) {
+                panic!(
+                    "{name}: expected the check to run; saw it skipped: {}",
+                    skip.name
+                );
+            }
+        }
+    }
+}
+
+/// The environment variable that replays a randomised check: its value is the seed that the
+/// check's failure message printed.
+pub const SEED_VAR: &str = "BOTHWAYS_SEED";
+
+/// The seed of a randomised check: [`SEED_VAR`] when it is set to a number (to replay a
+/// failure), otherwise one from the clock. Never 0, which a xorshift generator cannot leave.
+///
+/// ```
+/// let seed = bothways_spec::check::seed();
+/// assert_ne!(seed, 0);
+/// ```
+pub fn seed() -> u64 {
+    let chosen = std::env::var(SEED_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    chosen
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+        .max(1)
+}
+
+/// Runs a randomised check's `body` with a [`seed`], and puts the seed in its failure, so the
+/// same run can be replayed with [`SEED_VAR`].
+///
+/// ```
+/// use bothways_spec::Failure;
+/// use bothways_spec::check::seeded;
+/// let failed: Result<(), Failure> = seeded(|_seed| Err(Failure::new("calm", "a storm")));
+/// assert!(failed.unwrap_err().seen.contains("BOTHWAYS_SEED="));
+/// ```
+pub fn seeded<R>(body: impl FnOnce(u64) -> Result<R, Failure>) -> Result<R, Failure> {
+    let seed = seed();
+    body(seed).map_err(|f| {
+        Failure::new(
+            f.expected,
+            format!("{} (seed {seed}: replay with {SEED_VAR}={seed})", f.seen),
+        )
+    })
+}
+
+/// A small xorshift generator for the moments and sizes a check picks at random: they need no
+/// quality, only variety, and the same seed gives the same run.
+///
+/// ```
+/// use bothways_spec::check::Rng;
+/// let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+/// assert_eq!(a.below(100), b.below(100));
+/// assert!(Rng::new(7).below(10) < 10);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (0 is taken as 1).
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// The next raw 64 bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
     }
 }
 

@@ -18,7 +18,7 @@ use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
 use bothways_journal_format::{HEADER_LEN, RECORD_HEADER_LEN};
 use bothways_wire::{FrameDecoder, frame};
 
-use crate::check::{Check, CheckResult, Failure, Figure, ensure};
+use crate::check::{Check, CheckResult, Failure, Figure, Rng, ensure, seeded};
 
 /// How long a subscriber waits for an event the check knows is coming.
 pub const ANSWER_WITHIN: Duration = Duration::from_secs(10);
@@ -251,7 +251,9 @@ impl Scratch {
             "bothways-journal-{}-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed),
-            seed() % 1_000_000
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
         ));
         std::fs::create_dir_all(&dir)
             .map_err(|e| Failure::new("a scratch directory", e.to_string()))?;
@@ -267,27 +269,6 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A seed from the clock, for the moments a check picks at random.
-fn seed() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1
-}
-
-/// A small xorshift generator: random moments need no quality, only variety.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
     }
 }
 
@@ -354,6 +335,10 @@ fn payload(seq: u64) -> Vec<u8> {
 /// producers append 100,000 events; each sees exactly `from..=last`, in order, once each, with
 /// the bytes its producer appended under that number.
 pub fn handover_is_gapless_and_once<T: JournalSpec>(imp: &T) -> CheckResult {
+    seeded(|seed| handover_is_gapless_and_once_with(imp, seed))
+}
+
+fn handover_is_gapless_and_once_with<T: JournalSpec>(imp: &T, seed: u64) -> CheckResult {
     let dir = Scratch::new()?;
     let journal = Arc::new(open(imp, &dir.file(), Durability::None, 1 << 18)?);
     let appended: Arc<Mutex<HashMap<u64, Vec<u8>>>> = Arc::default();
@@ -383,7 +368,7 @@ pub fn handover_is_gapless_and_once<T: JournalSpec>(imp: &T) -> CheckResult {
             })
         })
         .collect();
-    let mut rng = Rng(seed());
+    let mut rng = Rng::new(seed);
     let mut subscribers = Vec::new();
     for _ in 0..SUBSCRIBERS {
         // Join at a random moment, from a random point at or before what is appended so far
@@ -571,12 +556,16 @@ fn continues_at_11<T: JournalSpec>(
 /// random moment, 50 times over the same file; after each, the file opens, every event whose
 /// `append` had returned is there with its bytes, and sequences are contiguous.
 pub fn acknowledged_appends_survive_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
+    seeded(|seed| acknowledged_appends_survive_sigkill_with(imp, seed))
+}
+
+fn acknowledged_appends_survive_sigkill_with<T: JournalSpec>(imp: &T, seed: u64) -> CheckResult {
     let dir = Scratch::new()?;
     let path = dir.file();
     let Some(_) = imp.crash_child(&path) else {
         return Ok(vec![Figure::skipped("cannot re-execute a child")]);
     };
-    let mut rng = Rng(seed());
+    let mut rng = Rng::new(seed);
     let mut acked_total = 0;
     for round in 0..CRASH_ROUNDS {
         let Some(command) = imp.crash_child(&path) else {
@@ -718,12 +707,16 @@ fn number_after(line: &str, prefix: &str) -> Option<u64> {
 /// acknowledged event after it with its bytes: a prune cut short leaves the old file or the
 /// new one, never a mix, an empty file or a lost event.
 pub fn prune_is_atomic_under_sigkill<T: JournalSpec>(imp: &T) -> CheckResult {
+    seeded(|seed| prune_is_atomic_under_sigkill_with(imp, seed))
+}
+
+fn prune_is_atomic_under_sigkill_with<T: JournalSpec>(imp: &T, seed: u64) -> CheckResult {
     let dir = Scratch::new()?;
     let path = dir.file();
     let Some(_) = imp.crash_child(&path) else {
         return Ok(vec![Figure::skipped("cannot re-execute a child")]);
     };
-    let mut rng = Rng(seed());
+    let mut rng = Rng::new(seed);
     let (mut started, mut returned, mut cut_short) = (0u64, 0u64, 0);
     let mut acked_total = 0;
     for round in 0..CRASH_ROUNDS {

@@ -98,6 +98,9 @@ enum Flaw {
     /// The TCP server waits for the next event before it notices a client that hung up:
     /// `tcp_hung_up_client_is_let_go`.
     HangUpUnnoticed,
+    /// Cannot start a crash child, as the runner cannot: the crash checks skip, and a skip in
+    /// a stamped test must fail it (`a_skipped_check_fails_its_stamped_test`).
+    NoCrashChild,
 }
 
 const FLAWS: [Flaw; 25] = [
@@ -283,6 +286,9 @@ impl JournalSpec for Imp {
     }
 
     fn crash_child(&self, path: &Path) -> Option<Command> {
+        if self.flaw == Some(Flaw::NoCrashChild) {
+            return None;
+        }
         let exe = std::env::current_exe().ok()?;
         let mut command = Command::new(exe);
         let test = match self.flaw {
@@ -690,6 +696,31 @@ bothways_spec::broken_tests! {
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
+}
+
+/// A check that skips fails its stamped test: in the test harness a check runs or fails, and
+/// only the runner may show "skipped" (here the crash check, against a variant that cannot
+/// start a crash child, as the runner cannot).
+#[test]
+fn a_skipped_check_fails_its_stamped_test() {
+    let imp = Imp {
+        flaw: Some(Flaw::NoCrashChild),
+    };
+    let stamped = std::panic::catch_unwind(|| {
+        bothways_spec::check::assert_passes(
+            "acknowledged_appends_survive_sigkill",
+            bothways_spec::journal::acknowledged_appends_survive_sigkill,
+            &imp,
+        );
+    });
+    let message = match stamped {
+        Ok(()) => panic!("a skipped check passed its stamped test"),
+        Err(payload) => bothways_spec::check::panic_text(payload.as_ref()),
+    };
+    assert!(
+        message.contains("saw it skipped: cannot re-execute a child"),
+        "the stamped test should fail for the skip; it failed with: {message}"
+    );
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
