@@ -186,7 +186,8 @@ pub struct Recovered {
 
 /// Opens the journal file at `path` for writing, creating it with a header if it does not
 /// exist or is empty. An existing file is checked record by record: corruption before the tail
-/// is an error naming its offset; a torn tail is cut off, fsynced, and logged on stderr.
+/// is an error naming its offset; a torn tail is cut off, fsynced, returned in
+/// [`Recovered::torn`] and emitted as a `tracing` warning.
 ///
 /// ```
 /// use bothways_journal_format::recover;
@@ -232,11 +233,15 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
         } else {
             "a torn tail"
         };
-        eprintln!(
-            "bothways-journal: cutting {what} of {} bytes at offset {} of {}",
+        // Libraries print nothing: the caller has the tail in `Recovered::torn`, and a
+        // subscriber to `tracing` (if the application installed one) gets this line.
+        tracing::warn!(
+            path = %path.display(),
+            offset = torn.offset,
+            len = torn.len,
+            "bothways-journal: cutting {what} of {} bytes at offset {}",
             torn.len,
             torn.offset,
-            path.display()
         );
         file.set_len(found.good_len)?;
         file.sync_all()?;

@@ -56,7 +56,8 @@ struct Input {
 impl Journal {
     /// Opens the journal at `path`, creating it if it does not exist. An existing file is
     /// checked record by record: corruption before the tail is an error naming its offset; a
-    /// torn tail is cut off (and logged on stderr), and sequence numbers continue.
+    /// torn tail is cut off (see [`Journal::recovered`]; also a `tracing` warning), and sequence
+    /// numbers continue.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
         let path = path.as_ref().to_path_buf();
         let preallocate = options.durability != Durability::None;
