@@ -104,6 +104,7 @@ pub fn to_spec(e: Error) -> Spec {
         },
         Error::Lagged { last_seq } => Spec::Lagged { last_seq },
         Error::Pruned { from, first } => Spec::Pruned { from, first },
+        Error::SequenceExhausted { .. } => Spec::SequenceExhausted,
         Error::Closed => Spec::Closed,
         other => Spec::Other(other.to_string()),
     }

@@ -46,6 +46,13 @@ pub enum Error {
         /// The first sequence number the file still holds.
         first: u64,
     },
+    /// Every sequence number up to [`bothways_journal_format::MAX_SEQ`] is taken: nothing more
+    /// can be appended (rather than wrap to 0 and break the order).
+    #[error("no sequence number is left: {max} is the last one")]
+    SequenceExhausted {
+        /// The last sequence number there is.
+        max: u64,
+    },
     /// The journal was closed.
     #[error("the journal is closed")]
     Closed,

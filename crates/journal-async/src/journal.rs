@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use async_channel::{Sender, bounded};
-use bothways_journal_format::{MAX_PAYLOAD, Recovered, Torn, recover};
+use bothways_journal_format::{MAX_PAYLOAD, MAX_SEQ, Recovered, Torn, recover};
 use bothways_pause_async::{PauseHandle, Worker};
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
@@ -113,6 +113,8 @@ impl Journal {
 
     /// Appends one event and returns its sequence number. Under [`Durability::Append`] the
     /// event is fsynced when this returns; otherwise it is buffered until the next flush.
+    /// An event over [`MAX_PAYLOAD`] bytes, or one after sequence number [`MAX_SEQ`], is
+    /// refused with a typed error and takes no number.
     pub async fn append(&self, event: &[u8]) -> Result<u64, Error> {
         if event.len() > MAX_PAYLOAD as usize {
             return Err(bothways_journal_format::Error::TooLarge {
@@ -127,6 +129,10 @@ impl Journal {
             let mut input = self.input.lock().await;
             let seq = input.next_seq;
             let tx = input.tx.as_ref().ok_or(Error::Closed)?;
+            // Checked before the event takes a number: `next_seq + 1` below cannot overflow.
+            if seq > MAX_SEQ {
+                return Err(Error::SequenceExhausted { max: MAX_SEQ });
+            }
             tx.send(Command::Append { seq, payload })
                 .await
                 .map_err(|_| Error::Closed)?;

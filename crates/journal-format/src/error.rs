@@ -29,6 +29,27 @@ pub enum Error {
         /// The newest major version this crate reads.
         supported: u16,
     },
+    /// A header field holds a value no writer writes (major version 0, first sequence 0).
+    #[error("the header's {field} at offset {offset} is {found}, which no journal writes")]
+    InvalidHeader {
+        /// Where the field is.
+        offset: u64,
+        /// Which field.
+        field: &'static str,
+        /// Its value.
+        found: u64,
+    },
+    /// A record carries a sequence number past [`crate::MAX_SEQ`]: the number after it would
+    /// not fit.
+    #[error("the record at offset {offset} has sequence {found}, past the last usable {max}")]
+    SequenceExhausted {
+        /// Where the record starts.
+        offset: u64,
+        /// The sequence number found.
+        found: u64,
+        /// The last sequence number a record may carry.
+        max: u64,
+    },
     /// A record's header or payload does not match its checksum.
     #[error("checksum mismatch in the {part} of the record at offset {offset}")]
     Checksum {
@@ -65,7 +86,9 @@ impl Error {
         match self {
             Error::TruncatedHeader { .. } | Error::BadMagic => 0,
             Error::NewerVersion { .. } => 8,
-            Error::Checksum { offset, .. }
+            Error::InvalidHeader { offset, .. }
+            | Error::SequenceExhausted { offset, .. }
+            | Error::Checksum { offset, .. }
             | Error::Sequence { offset, .. }
             | Error::TooLarge { offset, .. } => *offset,
         }

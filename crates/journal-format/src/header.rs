@@ -10,6 +10,10 @@ pub const VERSION_MAJOR: u16 = 1;
 pub const VERSION_MINOR: u16 = 0;
 /// Bytes of the header.
 pub const HEADER_LEN: usize = 20;
+/// The last sequence number a record may carry: one below `u64::MAX`, so that the number after
+/// it (what a reader or writer expects next) still fits in a `u64`. A journal that reaches it
+/// refuses further appends with a typed error instead of wrapping to 0.
+pub const MAX_SEQ: u64 = u64::MAX - 1;
 
 /// The header at the start of a journal file.
 ///
@@ -31,6 +35,7 @@ pub struct Header {
     pub minor: u16,
     /// The sequence number of the file's first record: 1 for a new journal, `n + 1` after a
     /// prune that kept only events after `n`. It lets an empty pruned file continue the count.
+    /// Never 0 (sequence numbers start at 1); `MAX_SEQ + 1` is a file with no room left.
     pub base_seq: u64,
 }
 
@@ -55,7 +60,15 @@ impl Header {
     }
 
     /// Reads a header from the start of `bytes`: a typed error for a short file, wrong magic
-    /// bytes or a newer major version.
+    /// bytes, a newer major version, or a field no writer writes (major version 0, first
+    /// sequence number 0), each naming its offset.
+    ///
+    /// ```
+    /// use bothways_journal_format::{Error, Header};
+    /// let mut zero_base = Header::new(1).encode();
+    /// zero_base[12..20].copy_from_slice(&0u64.to_be_bytes());
+    /// assert_eq!(Header::decode(&zero_base).unwrap_err().offset(), 12);
+    /// ```
     pub fn decode(bytes: &[u8]) -> Result<Header, Error> {
         let Some(head) = bytes.get(..HEADER_LEN) else {
             return Err(Error::TruncatedHeader {
@@ -73,12 +86,28 @@ impl Header {
                 supported: VERSION_MAJOR,
             });
         }
+        if major == 0 {
+            return Err(Error::InvalidHeader {
+                offset: 8,
+                field: "major version",
+                found: 0,
+            });
+        }
         let mut base = [0u8; 8];
         base.copy_from_slice(&head[12..20]);
+        let base_seq = u64::from_be_bytes(base);
+        if base_seq == 0 {
+            // Sequence numbers start at 1: an event 0 could never be asked for.
+            return Err(Error::InvalidHeader {
+                offset: 12,
+                field: "first sequence number",
+                found: 0,
+            });
+        }
         Ok(Header {
             major,
             minor: u16::from_be_bytes([head[10], head[11]]),
-            base_seq: u64::from_be_bytes(base),
+            base_seq,
         })
     }
 }

@@ -10,7 +10,9 @@
 //! ```
 //!
 //! Integers are big-endian. The header CRC covers `len` and `seq`, the payload CRC the payload,
-//! both CRC-32C. HyperQueue's journal has neither a length prefix nor a checksum; these two are
+//! both CRC-32C. `major` is 1 (0 is refused, a newer one too); `base_seq` is at least 1; the
+//! records' `seq` run `base_seq, base_seq + 1, …` and never past [`MAX_SEQ`] (2^64 − 2), so the
+//! number after the last one always fits. A record header of 20 zero bytes ends the records. HyperQueue's journal has neither a length prefix nor a checksum; these two are
 //! what let [`Reader`] say *where* a file went wrong.
 //!
 //! ```
@@ -41,6 +43,6 @@ pub mod wire;
 pub use crc::crc32c;
 pub use error::Error;
 pub use file::{PREALLOCATE, Preallocated, Recovered, prune, read_prefix, recover, sync_dir};
-pub use header::{HEADER_LEN, Header, MAGIC, VERSION_MAJOR, VERSION_MINOR};
+pub use header::{HEADER_LEN, Header, MAGIC, MAX_SEQ, VERSION_MAJOR, VERSION_MINOR};
 pub use reader::{Reader, Scan, Torn, scan};
 pub use record::{Event, MAX_PAYLOAD, RECORD_HEADER_LEN, Record, Step, encode_record, read_record};

@@ -86,9 +86,10 @@ impl<'a> Iterator for Reader<'a> {
         }
         match read_record(self.file, self.offset, self.next_seq) {
             Ok(Step::Record(r)) => {
-                // r.end is within the file, whose length is a usize.
+                // r.end is within the file, whose length is a usize; r.seq <= MAX_SEQ
+                // (read_record refuses more), so the next number fits.
                 self.offset = r.end as usize;
-                self.next_seq += 1;
+                self.next_seq = r.seq + 1;
                 Some(Ok(r))
             }
             Ok(Step::End) => {

@@ -1,6 +1,6 @@
 //! One record: its framing on disk, and a sans-I/O decoder that takes the file's bytes.
 
-use crate::{Error, crc32c};
+use crate::{Error, MAX_SEQ, crc32c};
 
 /// Bytes in front of every payload: length, sequence number, header CRC, payload CRC.
 pub const RECORD_HEADER_LEN: usize = 20;
@@ -141,6 +141,14 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
             offset: at,
             len: u64::from(len),
             max: MAX_PAYLOAD,
+        });
+    }
+    if seq > MAX_SEQ {
+        // Whatever was expected: the number after this one would not fit, so no writer wrote it.
+        return Err(Error::SequenceExhausted {
+            offset: at,
+            found: seq,
+            max: MAX_SEQ,
         });
     }
     if seq != expected {

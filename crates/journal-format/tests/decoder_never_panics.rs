@@ -1,7 +1,9 @@
-//! The record decoder on arbitrary bytes: never a panic, never a read past the input, and
-//! every record it accepts is one the encoder could have written.
+//! The record and header decoders on arbitrary bytes: never a panic, never a read past the
+//! input, and every record or header they accept is one the encoder could have written.
 
-use bothways_journal_format::{Header, Reader, encode_record, read_record};
+use bothways_journal_format::{
+    HEADER_LEN, Header, MAX_SEQ, Reader, VERSION_MAJOR, encode_record, read_record,
+};
 use proptest::prelude::*;
 
 proptest! {
@@ -51,5 +53,53 @@ proptest! {
         // Both CRCs and the length sit under a checksum, so every flip is an error.
         prop_assert!(failed, "a flipped bit went unnoticed");
         prop_assert!(reader.torn().is_none());
+    }
+
+    #[test]
+    fn arbitrary_headers_never_panic_and_round_trip(
+        magic in any::<bool>(),
+        major in prop_oneof![Just(0u16), Just(1), Just(2), any::<u16>()],
+        minor in any::<u16>(),
+        base in prop_oneof![Just(0u64), Just(1), Just(MAX_SEQ), Just(u64::MAX), any::<u64>()],
+        cut in 0usize..=HEADER_LEN + 4,
+    ) {
+        // The fields are drawn near the edges a writer could get wrong, and the bytes are cut
+        // anywhere, so every refusal and every acceptance is reached.
+        let mut bytes = if magic { bothways_journal_format::MAGIC.to_vec() } else { vec![0; 8] };
+        bytes.extend_from_slice(&major.to_be_bytes());
+        bytes.extend_from_slice(&minor.to_be_bytes());
+        bytes.extend_from_slice(&base.to_be_bytes());
+        bytes.extend_from_slice(&[7; 4]);
+        bytes.truncate(cut);
+        match Header::decode(&bytes) {
+            Ok(header) => {
+                // Whatever is accepted is a header a writer could have written, byte for byte.
+                prop_assert!(magic && (1..=VERSION_MAJOR).contains(&header.major));
+                prop_assert!(header.base_seq >= 1);
+                prop_assert_eq!(&header.encode()[..], &bytes[..HEADER_LEN]);
+            }
+            // Every refusal names an offset inside the header.
+            Err(e) => prop_assert!(e.offset() < HEADER_LEN as u64),
+        }
+    }
+
+    #[test]
+    fn a_record_past_the_last_sequence_number_is_an_error(base in (MAX_SEQ - 3)..=u64::MAX, n in 0u64..6) {
+        // Files near the end of the sequence space: the reader yields records up to MAX_SEQ and
+        // refuses the one after with a typed error; it never panics or wraps.
+        let mut file = Header::new(base).encode().to_vec();
+        for i in 0..n {
+            encode_record(base.wrapping_add(i), b"e", &mut file).unwrap();
+        }
+        let mut reader = Reader::new(&file).unwrap();
+        let mut last = None;
+        for r in reader.by_ref() {
+            match r {
+                Ok(r) => { prop_assert!(r.seq <= MAX_SEQ); last = Some(r.seq); }
+                Err(e) => { prop_assert!(e.offset() >= HEADER_LEN as u64); break; }
+            }
+        }
+        prop_assert!(last.is_none_or(|l| l <= MAX_SEQ));
+        prop_assert!(reader.next_seq() >= base);
     }
 }

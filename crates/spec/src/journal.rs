@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
-use bothways_journal_format::{HEADER_LEN, RECORD_HEADER_LEN};
+use bothways_journal_format::{HEADER_LEN, Header, MAX_SEQ, RECORD_HEADER_LEN};
 use bothways_wire::{FrameDecoder, frame};
 
 use crate::check::{Check, CheckResult, Failure, Figure, Rng, ensure, seeded};
@@ -83,6 +83,9 @@ pub enum Error {
         /// First kept.
         first: u64,
     },
+    /// Every sequence number is taken: nothing more can be appended.
+    #[error("sequence numbers exhausted")]
+    SequenceExhausted,
     /// The journal is closed.
     #[error("closed")]
     Closed,
@@ -235,6 +238,8 @@ macro_rules! __journal_checks {
             large_replay_is_whole_and_in_order,
             zero_tail_is_cut_and_close_trims,
             tcp_hung_up_client_is_let_go,
+            impossible_header_is_typed_error,
+            sequence_space_ends_with_typed_error,
         }
     };
 }
@@ -1683,4 +1688,72 @@ pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
     expect_range(&mut sub, 1, 6, |s| Some(payload(s)))?;
     call("close", journal.close())?;
     Ok(vec![Figure::millis("hung-up client let go after", let_go)])
+}
+
+/// Check 23: a header field no writer writes is a typed format error naming its offset, not a
+/// journal that opens: major version 0 (offset 8), first sequence number 0 (offset 12, as
+/// event 0 could never be asked for); and a record numbered past [`MAX_SEQ`], whose successor
+/// would not fit in 64 bits, is one naming the record's offset.
+pub fn impossible_header_is_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let good = written(imp, &dir, 3)?;
+    let mut major_zero = good.clone();
+    major_zero[8..10].copy_from_slice(&0u16.to_be_bytes());
+    open_fails_at(imp, &dir, &major_zero, 8, "major version 0")?;
+    let mut base_zero = good;
+    base_zero[12..20].copy_from_slice(&0u64.to_be_bytes());
+    open_fails_at(imp, &dir, &base_zero, 12, "first sequence number 0")?;
+    let mut past_max = Header::new(u64::MAX).encode().to_vec();
+    bothways_journal_format::encode_record(u64::MAX, b"one too many", &mut past_max)
+        .map_err(|e| Failure::new("a record to encode", e.to_string()))?;
+    open_fails_at(
+        imp,
+        &dir,
+        &past_max,
+        HEADER_LEN as u64,
+        "a record numbered 2^64 - 1",
+    )
+}
+
+/// Check 24: a journal whose sequence numbers run out says so with a typed error and keeps
+/// what it has. A file whose header starts at [`MAX_SEQ`] takes one event under that number;
+/// the next `append` is refused with `SequenceExhausted` (no panic, no wrap to 0), the event is
+/// replayed, and after a reopen the journal still refuses the next one. A file whose header
+/// starts past `MAX_SEQ` opens and refuses its first append the same way.
+pub fn sequence_space_ends_with_typed_error<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let path = dir.file();
+    std::fs::write(&path, Header::new(MAX_SEQ).encode())
+        .map_err(|e| Failure::new("the file", e.to_string()))?;
+    for round in ["", " after reopening"] {
+        let journal = open(imp, &path, Durability::Flush, 1024)?;
+        if round.is_empty() {
+            let last = call("append", journal.append(b"the last one"))?;
+            ensure(last == MAX_SEQ, "the last event numbered 2^64 - 2", || {
+                last.to_string()
+            })?;
+        }
+        let refused = journal.append(b"one too many");
+        ensure(
+            matches!(refused, Err(Error::SequenceExhausted)),
+            &format!("SequenceExhausted for the append after 2^64 - 2{round}"),
+            || format!("{refused:?}"),
+        )?;
+        let mut sub = call("subscribe", journal.subscribe(MAX_SEQ))?;
+        expect_range(&mut sub, MAX_SEQ, MAX_SEQ, |_| {
+            Some(b"the last one".to_vec())
+        })?;
+        call("close", journal.close())?;
+    }
+    std::fs::write(&path, Header::new(MAX_SEQ + 1).encode())
+        .map_err(|e| Failure::new("the file", e.to_string()))?;
+    let journal = open(imp, &path, Durability::Flush, 1024)?;
+    let refused = journal.append(b"no room");
+    ensure(
+        matches!(refused, Err(Error::SequenceExhausted)),
+        "SequenceExhausted for the first append to a file that starts past 2^64 - 2",
+        || format!("{refused:?}"),
+    )?;
+    call("close", journal.close())?;
+    Ok(Vec::new())
 }

@@ -21,7 +21,7 @@ use std::thread;
 use std::time::Duration;
 
 use bothways_journal_format::{
-    self as format, HEADER_LEN, Header, MAGIC, RECORD_HEADER_LEN, Reader, VERSION_MAJOR,
+    self as format, HEADER_LEN, Header, MAGIC, MAX_SEQ, RECORD_HEADER_LEN, Reader, VERSION_MAJOR,
     encode_record, scan, wire,
 };
 use bothways_spec::journal::{
@@ -101,6 +101,12 @@ enum Flaw {
     /// Cannot start a crash child, as the runner cannot: the crash checks skip, and a skip in
     /// a stamped test must fail it (`a_skipped_check_fails_its_stamped_test`).
     NoCrashChild,
+    /// Header fields are not checked, so major version 0 and a first sequence number 0 open
+    /// as if they were 1: `impossible_header_is_typed_error`.
+    HeaderUnchecked,
+    /// Sequence numbers wrap: the append after 2^64 - 2 gets 2^64 - 1, then 0:
+    /// `sequence_space_ends_with_typed_error`.
+    SequenceWraps,
 }
 
 const FLAWS: [Flaw; 25] = [
@@ -219,6 +225,14 @@ impl Imp {
         }
         if self.has(Flaw::VersionUnchecked) && bytes.len() >= HEADER_LEN {
             bytes[8..10].copy_from_slice(&VERSION_MAJOR.to_be_bytes());
+        }
+        if self.has(Flaw::HeaderUnchecked) && bytes.len() >= HEADER_LEN {
+            if bytes[8..10] == [0, 0] {
+                bytes[8..10].copy_from_slice(&VERSION_MAJOR.to_be_bytes());
+            }
+            if bytes[12..20] == [0; 8] {
+                bytes[12..20].copy_from_slice(&1u64.to_be_bytes());
+            }
         }
         let found = match scan(&bytes) {
             Ok(found) => found,
@@ -418,6 +432,9 @@ impl SpecJournal for Journal {
             return Err(Error::Closed);
         }
         let seq = inner.next_seq;
+        if seq > MAX_SEQ && !self.has(Flaw::SequenceWraps) {
+            return Err(Error::SequenceExhausted);
+        }
         if self.has(Flaw::OversizedTakesSeq) {
             inner.next_seq += 1;
         }
@@ -452,7 +469,7 @@ impl SpecJournal for Journal {
         } else {
             None
         };
-        inner.next_seq += 1;
+        inner.next_seq = inner.next_seq.wrapping_add(1);
         inner.live.retain(|live| {
             let sent = match &live.tx {
                 Queue::Bounded(tx) => tx.try_send((seq, event.to_vec())),
@@ -693,6 +710,10 @@ bothways_spec::broken_tests! {
         StrayBytesRefused => zero_tail_is_cut_and_close_trims, "the journal to open";
     hang_up_unnoticed_fails_tcp_hung_up_client_is_let_go:
         HangUpUnnoticed => tcp_hung_up_client_is_let_go, "a client that hung up";
+    header_unchecked_fails_impossible_header_is_typed_error:
+        HeaderUnchecked => impossible_header_is_typed_error, "a format error at offset 8";
+    sequence_wraps_fails_sequence_space_ends_with_typed_error:
+        SequenceWraps => sequence_space_ends_with_typed_error, "SequenceExhausted";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
