@@ -39,9 +39,13 @@ pub async fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), E
 /// [`serve`], with a client disconnected once it stalls for `stall_limit`: sends nothing
 /// while it is expected to say where to start, or takes none of a frame's bytes while the
 /// frame waits for it. A client that reads slowly but steadily is kept; one waiting for
-/// events on a quiet journal is kept too. A zero limit is refused. A client that hangs up
-/// (ends its side of the connection) is let go without waiting for the next event; one that
-/// sends anything after its subscribe frame breaks the protocol and is disconnected.
+/// events on a quiet journal is kept too. A zero limit is refused.
+///
+/// A client that hangs up (ends its side of the connection) is sent every event appended
+/// before its hang-up was noticed, then let go, without waiting for later ones. A client that
+/// sends anything after its subscribe frame — in the same segment or later — breaks the
+/// protocol and is disconnected. Either is noticed within half a second, or half the stall
+/// limit if that is shorter, however busy or quiet the journal is.
 ///
 /// Without a limit, a client that never reads would keep its task (and its socket) for as
 /// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
@@ -101,37 +105,37 @@ async fn serve_one(
     mut stream: TcpStream,
     stall_limit: Duration,
 ) -> Result<(), Error> {
-    let mut decoder = FrameDecoder::new(8);
-    let mut buf = [0u8; 64];
-    let from = loop {
-        let n = progress_within(stall_limit, stream.read(&mut buf)).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        let mut input = &buf[..n];
-        if let Some(frame) = decoder.decode(&mut input).map_err(|e| Error::failed(&e))? {
-            break wire::decode_subscribe(&frame).ok_or(Error::Closed)?;
-        }
+    let Some(from) = read_subscribe(&mut stream, stall_limit).await? else {
+        return Ok(());
     };
     let mut sub = journal.subscribe(from).await?;
+    // Once the client has hung up: the last event it is still owed.
+    let mut owed: Option<u64> = None;
     let mut out = Vec::new();
+    let mut byte = [0u8; 1];
     loop {
-        out.clear();
-        let mut byte = [0u8; 1];
-        // Async: one task waits on its subscription and its socket at once, so a hang-up is
-        // seen when it happens; the threads server looks at the socket between waits.
-        let received = tokio::select! {
-            // Events first, as the threads server does: a client that ends its side right
-            // after its subscribe frame still gets what is there, then is let go when the
-            // journal has nothing more for it.
-            biased;
-            received = sub.recv() => received,
-            read = stream.read(&mut byte) => {
-                return match read {
-                    Ok(0) => Ok(()),
-                    Ok(_) => Err(after_subscribe().into()),
-                    Err(e) => Err(e.into()),
-                };
+        if owed.is_some_and(|last| sub.next_seq() > last) {
+            return Ok(());
+        }
+        let received = if owed.is_some() {
+            // Owed events that do not come within the limit will not come (the writer failed).
+            match sub.recv_timeout(stall_limit).await? {
+                Some(event) => Ok(event),
+                None => return Ok(()),
+            }
+        } else {
+            // Async: one task waits on its subscription and its socket at once, so a hang-up
+            // or a breach on a quiet journal is seen when it happens; the threads server looks
+            // at the socket between waits.
+            tokio::select! {
+                // Events first: a client that ends its side right after its subscribe frame
+                // still gets what is there.
+                biased;
+                received = sub.recv() => received,
+                read = stream.read(&mut byte) => {
+                    owed = hung_up(read, journal).await?;
+                    continue;
+                }
             }
         };
         let (payload, last) = match received {
@@ -139,6 +143,7 @@ async fn serve_one(
             Err(Error::Lagged { last_seq }) => (wire::lagged_frame(last_seq), true),
             Err(e) => return Err(e),
         };
+        out.clear();
         frame::encode(&payload, &mut out).map_err(|e| Error::failed(&e))?;
         // Many writes, each under the timer, not `write_all` under one: a frame of many
         // megabytes to a client that reads steadily may take longer than the limit, and that
@@ -154,7 +159,60 @@ async fn serve_one(
         if last {
             return Ok(());
         }
+        if owed.is_none() {
+            // Async: while events flow, the biased select above never polls the socket; a
+            // read that does not wait, after each event, costs nothing unless bytes came
+            // (tokio answers it from the readiness it already has).
+            match stream.try_read(&mut byte) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                read => owed = hung_up(read, journal).await?,
+            }
+        }
     }
+}
+
+/// Reads the client's subscribe frame: the sequence number it wants events from, or `None` if
+/// it hung up first. Anything after the frame in the same read breaks the protocol.
+async fn read_subscribe(
+    stream: &mut TcpStream,
+    stall_limit: Duration,
+) -> Result<Option<u64>, Error> {
+    let mut decoder = FrameDecoder::new(8);
+    let mut buf = [0u8; 64];
+    loop {
+        let n = progress_within(stall_limit, stream.read(&mut buf)).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let mut input = &buf[..n];
+        if let Some(frame) = decoder.decode(&mut input).map_err(|e| Error::failed(&e))? {
+            if !input.is_empty() {
+                return Err(after_subscribe().into());
+            }
+            return wire::decode_subscribe(&frame)
+                .map(Some)
+                .ok_or_else(|| not_a_subscribe_frame().into());
+        }
+    }
+}
+
+/// What a read of the client's socket after its subscribe frame finds: the end of its side (a
+/// hang-up) makes it owed what was appended before it was noticed, which the writer may not
+/// have handed to the subscription yet; a byte breaks the protocol.
+// Async: the read was made by the select, or by `try_read`; the threads server makes it here.
+async fn hung_up(read: io::Result<usize>, journal: &Journal) -> Result<Option<u64>, Error> {
+    match read {
+        Ok(0) => Ok(Some(journal.next_seq().await.saturating_sub(1))),
+        Ok(_) => Err(after_subscribe().into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn not_a_subscribe_frame() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        "the client's first frame is not an 8-byte subscribe frame",
+    )
 }
 
 /// The client has nothing to say after its subscribe frame, so a byte is a protocol error.

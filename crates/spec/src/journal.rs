@@ -240,6 +240,7 @@ macro_rules! __journal_checks {
             tcp_hung_up_client_is_let_go,
             impossible_header_is_typed_error,
             sequence_space_ends_with_typed_error,
+            tcp_bytes_after_subscribe_disconnect,
         }
     };
 }
@@ -1036,12 +1037,18 @@ struct TcpSub {
 
 impl TcpSub {
     fn connect(addr: SocketAddr, from: u64) -> Result<TcpSub, Failure> {
+        TcpSub::connect_with(addr, from, &[])
+    }
+
+    /// Connects and sends the subscribe frame followed by `extra`, in one write.
+    fn connect_with(addr: SocketAddr, from: u64, extra: &[u8]) -> Result<TcpSub, Failure> {
         let fail =
             |e: std::io::Error| Failure::new("a TCP connection to the journal", e.to_string());
         let mut stream = TcpStream::connect(addr).map_err(fail)?;
         let mut out = Vec::new();
         frame::encode(&wire::subscribe_frame(from), &mut out)
             .map_err(|e| Failure::new("a subscribe frame to encode", e.to_string()))?;
+        out.extend_from_slice(extra);
         stream.write_all(&out).map_err(fail)?;
         Ok(TcpSub {
             stream,
@@ -1654,13 +1661,18 @@ pub fn zero_tail_is_cut_and_close_trims<T: JournalSpec>(imp: &T) -> CheckResult 
     continues_at_11(imp, &path, &cut, Durability::Append)
 }
 
+/// Events appended in a burst right before the second client of check 22 hangs up.
+pub const HANG_UP_BURST: u64 = 2_000;
+
 /// Check 22: a TCP client that hangs up on a quiet journal — it ended its side of the
 /// connection right after its subscribe frame — gets the history, and is then let go: the
-/// server closes the connection without waiting for a next event that may never come. Otherwise every client that ever left a quiet journal would
+/// server closes the connection without waiting for a next event that may never come. A
+/// second one, live, that hangs up right after a burst of 2,000 appends returned, gets every
+/// event appended before it hung up, the ones still on their way through the writer included. Otherwise every client that ever left a quiet journal would
 /// keep a thread or a task, a socket and a subscriber queue. The journal goes on unaffected.
 pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
     let dir = Scratch::new()?;
-    let journal = open(imp, &dir.file(), Durability::None, 1024)?;
+    let journal = open(imp, &dir.file(), Durability::None, 1 << 16)?;
     for seq in 1..=5 {
         call("append", journal.append(&payload(seq)))?;
     }
@@ -1680,12 +1692,34 @@ pub fn tcp_hung_up_client_is_let_go<T: JournalSpec>(imp: &T) -> CheckResult {
         &format!("a client that hung up on a quiet journal let go within {ANSWER_WITHIN:?}"),
         || format!("{end:?} after {let_go:?}"),
     )?;
-    let next = call("append", journal.append(&payload(6)))?;
-    ensure(next == 6, "the journal to go on at event 6", || {
-        next.to_string()
-    })?;
+    // A client that is live (it has event 6), then hangs up right after a burst of appends
+    // returned: much of the burst is still in the writer's input at the hang-up, and reaches
+    // the server after it. All of it was appended before the hang-up: all of it is its due.
+    let burst = HANG_UP_BURST;
+    let mut late = TcpSub::connect(addr, 6)?;
+    call("append", journal.append(&payload(6)))?;
+    late.expect_range(6, 6, payload)?;
+    for seq in 7..6 + burst {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    late.stream
+        .shutdown(Shutdown::Write)
+        .map_err(|e| Failure::new("the client's side to shut down", e.to_string()))?;
+    late.expect_range(7, 5 + burst, payload)?;
+    let end = late.next(ANSWER_WITHIN)?;
+    ensure(
+        matches!(end, Frame::End),
+        "a client that hung up let go once sent what was appended before",
+        || format!("{end:?}"),
+    )?;
+    let next = call("append", journal.append(&payload(6 + burst)))?;
+    ensure(
+        next == 6 + burst,
+        &format!("the journal to go on at event {}", 6 + burst),
+        || next.to_string(),
+    )?;
     let mut sub = call("subscribe", journal.subscribe(1))?;
-    expect_range(&mut sub, 1, 6, |s| Some(payload(s)))?;
+    expect_range(&mut sub, 1, 6 + burst, |s| Some(payload(s)))?;
     call("close", journal.close())?;
     Ok(vec![Figure::millis("hung-up client let go after", let_go)])
 }
@@ -1756,4 +1790,98 @@ pub fn sequence_space_ends_with_typed_error<T: JournalSpec>(imp: &T) -> CheckRes
     )?;
     call("close", journal.close())?;
     Ok(Vec::new())
+}
+
+/// Events the producer of check 25 appends, one a millisecond at most, while a client sends
+/// junk: more than any bound the check waits for.
+const BUSY_EVENTS: u64 = 20_000;
+/// The stall limit of check 25: a breach must be noticed within it.
+pub const BREACH_LIMIT: Duration = Duration::from_secs(1);
+
+/// Check 25: a client that sends anything after its subscribe frame breaks the protocol and is
+/// disconnected, whatever the timing. Junk in the same write as the subscribe frame: the
+/// connection ends with no event sent, though the journal has some. Junk sent later, while
+/// events flow to the client every millisecond (so a server that looks at the socket only
+/// when the journal is quiet never would): the connection ends within the stall limit of
+/// 1 s (the bound checked is three times that, for a noisy machine), the client reading all
+/// the while. The journal goes on, and a well-behaved client is still served.
+pub fn tcp_bytes_after_subscribe_disconnect<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, 1 << 16)?);
+    for seq in 1..=5 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let addr = serve_limited(journal.as_ref(), BREACH_LIMIT)?;
+    // Junk in the same write as the subscribe frame.
+    let mut same = TcpSub::connect_with(addr, 1, b"junk")?;
+    let end = same.next(ANSWER_WITHIN)?;
+    ensure(
+        matches!(end, Frame::End),
+        "a client with bytes after its subscribe frame, in the same write, disconnected at once",
+        || format!("{end:?}"),
+    )?;
+    // Junk while events flow.
+    let mut busy = TcpSub::connect(addr, 1)?;
+    busy.expect_range(1, 5, payload)?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = {
+        let (journal, stop) = (Arc::clone(&journal), Arc::clone(&stop));
+        thread::spawn(move || -> Result<u64, Error> {
+            let mut last = 5;
+            while !stop.load(Ordering::Relaxed) && last < 5 + BUSY_EVENTS {
+                last = journal.append(&payload(last + 1))?;
+                thread::sleep(Duration::from_millis(1));
+            }
+            Ok(last)
+        })
+    };
+    // Let events flow for a while first, then break the protocol.
+    let mut got = 5;
+    let flowing = Instant::now();
+    while flowing.elapsed() < BREACH_LIMIT / 2 {
+        match busy.next(ANSWER_WITHIN)? {
+            Frame::Event(seq, _) => got = seq,
+            other => {
+                stop.store(true, Ordering::Relaxed);
+                return Err(Failure::new(
+                    "events to flow before the client breaks the protocol",
+                    format!("{other:?} after event {got}"),
+                ));
+            }
+        }
+    }
+    busy.stream
+        .write_all(b"junk")
+        .map_err(|e| Failure::new("the junk to be sent", e.to_string()))?;
+    let sent = Instant::now();
+    let bound = BREACH_LIMIT * 3;
+    let outcome = loop {
+        if sent.elapsed() > bound {
+            break Err(format!(
+                "still connected after {:?}, at event {got}",
+                sent.elapsed()
+            ));
+        }
+        match busy.next(bound) {
+            Ok(Frame::Event(seq, _)) => got = seq,
+            Ok(Frame::End) => break Ok(sent.elapsed()),
+            Ok(other) => break Err(format!("{other:?} at event {got}")),
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    let last = producer
+        .join()
+        .map_err(|_| Failure::new("the producer to finish", "a panic"))?;
+    let last = call("append", last)?;
+    let cut_after = outcome.map_err(|seen| {
+        Failure::new(
+            format!("a client that sent bytes while events flowed disconnected within {bound:?}"),
+            seen,
+        )
+    })?;
+    let mut good = TcpSub::connect(addr, last)?;
+    good.expect_range(last, last, payload)?;
+    call("close", journal.close())?;
+    Ok(vec![Figure::millis("breach noticed after", cut_after)])
 }

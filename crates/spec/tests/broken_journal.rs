@@ -107,6 +107,15 @@ enum Flaw {
     /// Sequence numbers wrap: the append after 2^64 - 2 gets 2^64 - 1, then 0:
     /// `sequence_space_ends_with_typed_error`.
     SequenceWraps,
+    /// Bytes that come in the same read as the subscribe frame are dropped unseen:
+    /// `tcp_bytes_after_subscribe_disconnect`.
+    JunkWithFrameIgnored,
+    /// The socket is looked at only when no event came for a while, so junk sent while events
+    /// flow goes unnoticed: `tcp_bytes_after_subscribe_disconnect`.
+    JunkSeenOnlyWhenQuiet,
+    /// A client that hung up is let go at once, without the events appended before its
+    /// hang-up that had not reached the server yet: `tcp_hung_up_client_is_let_go`.
+    HangUpDropsOwed,
 }
 
 const FLAWS: [Flaw; 25] = [
@@ -367,6 +376,9 @@ impl Journal {
                 .decode(&mut input)
                 .map_err(|e| Error::Other(e.to_string()))?;
             if let Some(payload) = decoded {
+                if !input.is_empty() && !self.has(Flaw::JunkWithFrameIgnored) {
+                    return Err(Error::Other("bytes after the subscribe frame".into()));
+                }
                 break wire::decode_subscribe(&payload).ok_or(Error::Closed)?;
             }
         };
@@ -387,23 +399,47 @@ impl Journal {
         } else {
             quiet.min(Duration::from_millis(100))
         };
+        // Once the client has hung up: the last event it is owed, what was appended before.
+        let mut owed: Option<u64> = None;
+        let mut looked = std::time::Instant::now();
         loop {
-            let payload = match sub.recv_within(poll) {
+            if owed.is_some_and(|last| sub.next > last) {
+                return Ok(());
+            }
+            let wait = if owed.is_some() { stall_limit } else { poll };
+            let payload = match sub.recv_within(wait) {
                 Ok(Some((seq, payload))) => wire::event_frame(&format::Event { seq, payload }),
+                Ok(None) if owed.is_some() => return Ok(()),
                 Ok(None) if self.has(Flaw::TcpCutsQuietClients) => return Ok(()),
-                Ok(None) if !self.has(Flaw::HangUpUnnoticed) && hung_up(&mut stream)? => {
-                    return Ok(());
-                }
-                Ok(None) => continue,
+                Ok(None) => Vec::new(),
                 Err(Error::Lagged { .. }) if self.has(Flaw::TcpLagUntyped) => return Ok(()),
                 Err(Error::Lagged { last_seq }) => wire::lagged_frame(last_seq),
                 Err(_) => return Ok(()),
             };
-            out.clear();
-            frame::encode(&payload, &mut out).map_err(|e| Error::Other(e.to_string()))?;
-            stream.write_all(&out).map_err(io)?;
-            if payload[0] == wire::LAGGED {
-                return Ok(());
+            let quiet = payload.is_empty();
+            if !quiet {
+                out.clear();
+                frame::encode(&payload, &mut out).map_err(|e| Error::Other(e.to_string()))?;
+                stream.write_all(&out).map_err(io)?;
+                if payload[0] == wire::LAGGED {
+                    return Ok(());
+                }
+            }
+            let look = if self.has(Flaw::JunkSeenOnlyWhenQuiet) {
+                quiet
+            } else if self.has(Flaw::HangUpDropsOwed) {
+                true // after every event, so the hang-up is seen with events still owed
+            } else {
+                looked.elapsed() >= poll
+            };
+            if owed.is_none() && look && !self.has(Flaw::HangUpUnnoticed) {
+                looked = std::time::Instant::now();
+                if hung_up(&mut stream)? {
+                    if self.has(Flaw::HangUpDropsOwed) {
+                        return Ok(());
+                    }
+                    owed = Some(self.lock().next_seq - 1);
+                }
             }
         }
     }
@@ -714,6 +750,12 @@ bothways_spec::broken_tests! {
         HeaderUnchecked => impossible_header_is_typed_error, "a format error at offset 8";
     sequence_wraps_fails_sequence_space_ends_with_typed_error:
         SequenceWraps => sequence_space_ends_with_typed_error, "SequenceExhausted";
+    junk_with_frame_ignored_fails_tcp_bytes_after_subscribe_disconnect:
+        JunkWithFrameIgnored => tcp_bytes_after_subscribe_disconnect, "in the same write";
+    junk_seen_only_when_quiet_fails_tcp_bytes_after_subscribe_disconnect:
+        JunkSeenOnlyWhenQuiet => tcp_bytes_after_subscribe_disconnect, "while events flowed";
+    hang_up_drops_owed_fails_tcp_hung_up_client_is_let_go:
+        HangUpDropsOwed => tcp_hung_up_client_is_let_go, "TCP events";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
