@@ -64,12 +64,14 @@ fn async_options(durability: aj::Durability) -> aj::Options {
 /// `fdatasync`, through the journal's own file layer (in place, into preallocated zeros, as
 /// both writers do). The file is started afresh, untimed, every 16 MiB.
 fn fsync_bound(event: &[u8], appenders: u64, iters: u64) -> Duration {
-    use bothways_journal_format::Preallocated;
+    use bothways_journal_format::{Fs, Preallocated, Storage};
     let dir = dir();
     let path = dir.path().join("bound");
     let fresh = || {
-        let file = std::fs::File::create(&path).unwrap_or_else(|e| panic!("a file: {e}"));
-        Preallocated::new(file, 0, true).unwrap_or_else(|e| panic!("a file: {e}"))
+        let file = Fs
+            .open(&path, true)
+            .and_then(|f| Preallocated::new(f, 0, true));
+        file.unwrap_or_else(|e| panic!("a file: {e}"))
     };
     let mut file = fresh();
     let bytes = event.repeat(appenders as usize);

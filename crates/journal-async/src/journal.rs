@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use async_channel::{Sender, bounded};
-use bothways_journal_format::{MAX_PAYLOAD, MAX_SEQ, Recovered, Torn, recover};
+use bothways_journal_format::{Fs, MAX_PAYLOAD, MAX_SEQ, Recovered, Storage, Torn, recover};
 use bothways_pause_async::{PauseHandle, Worker};
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
@@ -64,6 +64,28 @@ impl Journal {
     /// torn tail is cut off (see [`Journal::recovered`]; also a `tracing` warning), and sequence
     /// numbers continue.
     pub async fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
+        Journal::open_on(Fs::shared(), path, options).await
+    }
+
+    /// [`Journal::open`], on `storage` instead of the real filesystem: every file operation
+    /// goes through it (a simulated disk in the power-cut tests).
+    ///
+    /// ```
+    /// use bothways_journal_async::{Journal, Options};
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let dir = tempfile::tempdir()?;
+    /// let storage = bothways_journal_format::Fs::shared();
+    /// let journal = Journal::open_on(storage, dir.path().join("events"), Options::default()).await?;
+    /// assert_eq!(journal.append(b"a").await?, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn open_on(
+        storage: Arc<dyn Storage>,
+        path: impl AsRef<Path>,
+        options: Options,
+    ) -> Result<Journal, Error> {
         let path = path.as_ref().to_path_buf();
         // Async: recovery reads and checks the whole file: blocking work, on the blocking pool.
         let preallocate = options.durability != Durability::None;
@@ -72,13 +94,14 @@ impl Journal {
             next_seq,
             torn: recovered,
         } = tokio::task::spawn_blocking({
-            let path = path.clone();
-            move || recover(&path, preallocate)
+            let (storage, path) = (Arc::clone(&storage), path.clone());
+            move || recover(storage.as_ref(), &path, preallocate)
         })
         .await
         .map_err(|e| Error::failed(&e))???;
         let durable = Arc::new(Durable::default());
         let state = Arc::new(Mutex::new(State::new(
+            storage,
             path,
             file,
             next_seq,
@@ -114,7 +137,9 @@ impl Journal {
     /// Appends one event and returns its sequence number. Under [`Durability::Append`] the
     /// event is fsynced when this returns; otherwise it is buffered until the next flush.
     /// An event over [`MAX_PAYLOAD`] bytes, or one after sequence number [`MAX_SEQ`], is
-    /// refused with a typed error and takes no number.
+    /// refused with a typed error and takes no number. Once a write or an fsync has failed,
+    /// every append is refused with [`Error::Failed`]: the journal is poisoned, and a reopen
+    /// recovers what reached the disk.
     pub async fn append(&self, event: &[u8]) -> Result<u64, Error> {
         if event.len() > MAX_PAYLOAD as usize {
             return Err(bothways_journal_format::Error::TooLarge {
@@ -129,6 +154,11 @@ impl Journal {
             let mut input = self.input.lock().await;
             let seq = input.next_seq;
             let tx = input.tx.as_ref().ok_or(Error::Closed)?;
+            // A journal whose write or fsync failed takes nothing more: an event appended
+            // after the failure could never be made durable.
+            if let Some(failure) = self.durable.failure() {
+                return Err(failure);
+            }
             // Checked before the event takes a number: `next_seq + 1` below cannot overflow.
             if seq > MAX_SEQ {
                 return Err(Error::SequenceExhausted { max: MAX_SEQ });

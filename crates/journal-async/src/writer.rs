@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_channel::{Receiver, Sender, TrySendError};
-use bothways_journal_format::{Event, Preallocated, encode_record, read_prefix};
+use bothways_journal_format::{Event, Preallocated, Storage, encode_record, read_prefix};
 use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::{Durability, Error};
@@ -85,6 +85,20 @@ impl Durable {
         }
     }
 
+    /// The failure that ended the mark, if a write or an fsync failed: the journal is poisoned
+    /// and refuses every later append. (After a failed fsync the kernel may have dropped the
+    /// pages it could not write, so a retried fsync could report success for data that is
+    /// gone: nothing is retried.)
+    pub(crate) fn failure(&self) -> Option<Error> {
+        // Async: the watch channel's current value, read without waiting.
+        match &self.mark.borrow().ended {
+            Some(Err(message)) => Some(Error::Failed {
+                message: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     fn end(&self, outcome: Result<(), String>) {
         // The first ending is the one that stays: a failure is not overwritten by the close.
         self.update(|mark| {
@@ -109,6 +123,7 @@ impl Drop for CloseOnDrop {
 // Async: a tokio Mutex, because a flush is awaited while it is held.
 #[derive(Debug)]
 pub(crate) struct State {
+    storage: Arc<dyn Storage>,
     pub(crate) path: PathBuf,
     // Async: the file moves into a blocking task for each write, and comes back.
     file: Option<Preallocated>,
@@ -126,6 +141,7 @@ pub(crate) struct State {
 
 impl State {
     pub(crate) fn new(
+        storage: Arc<dyn Storage>,
         path: PathBuf,
         file: Preallocated,
         next_seq: u64,
@@ -134,6 +150,7 @@ impl State {
         // What the file held when it was opened is on disk: `open` fsynced it.
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
+            storage,
             path,
             len: file.len(),
             file: Some(file),
@@ -231,9 +248,9 @@ impl State {
 
     /// The file's records, without the zeros after them; read while the writer is paused.
     pub(crate) async fn read_records(&self) -> Result<Vec<u8>, Error> {
-        let (path, len) = (self.path.clone(), self.len);
+        let (storage, path, len) = (Arc::clone(&self.storage), self.path.clone(), self.len);
         // Async: a blocking read of the whole file, on the blocking pool.
-        tokio::task::spawn_blocking(move || read_prefix(&path, len))
+        tokio::task::spawn_blocking(move || read_prefix(storage.as_ref(), &path, len))
             .await
             .map_err(|e| Error::failed(&e))?
             .map_err(Error::from)
@@ -284,11 +301,19 @@ impl State {
     /// rename over the journal, fsync of the directory, so a crash leaves one or the other.
     pub(crate) async fn prune(&mut self, after: u64) -> Result<(), Error> {
         self.flush(true).await?;
-        let (path, len, next_seq) = (self.path.clone(), self.len, self.next_seq);
+        let (storage, path) = (Arc::clone(&self.storage), self.path.clone());
+        let (len, next_seq) = (self.len, self.next_seq);
         let preallocate = self.file.as_ref().is_some_and(Preallocated::preallocates);
         // Async: the rewrite is blocking file work, on the blocking pool.
         let file = tokio::task::spawn_blocking(move || {
-            bothways_journal_format::prune(&path, len, after, next_seq, preallocate)
+            bothways_journal_format::prune(
+                storage.as_ref(),
+                &path,
+                len,
+                after,
+                next_seq,
+                preallocate,
+            )
         })
         .await
         .map_err(|e| Error::failed(&e))???;

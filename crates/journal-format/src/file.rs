@@ -2,15 +2,18 @@
 //! with zeros ahead of them, so that the fsync after an append does not also change the size.
 //!
 //! This is blocking file I/O, the same in both styles (the async writer runs it on tokio's
-//! blocking pool), so it lives here once, beside the bytes it writes. Its functions return
-//! `io::Result<Result<_, Error>>`: the outer error is the I/O failing, the inner one the file
-//! not being a valid journal, so [`Error`] stays a plain value that can be compared.
+//! blocking pool), so it lives here once, beside the bytes it writes. It goes through a
+//! [`Storage`], the real filesystem unless a test gives it a simulated disk. Its functions
+//! return `io::Result<Result<_, Error>>`: the outer error is the I/O failing, the inner one the
+//! file not being a valid journal, so [`Error`] stays a plain value that can be compared.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io;
 use std::path::Path;
 
-use crate::{Error, HEADER_LEN, Header, Reader, Torn, scan};
+use crate::record::is_zeros;
+use crate::{
+    Error, HEADER_LEN, Header, Reader, Storage, StorageFile, Torn, read_exact_prefix, scan,
+};
 
 /// How much zeroed space is added ahead of the records at a time. An fsync after a write that
 /// grew the file waits for a journal commit of the new size as well as for the data (for 16
@@ -30,12 +33,11 @@ static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 /// ([`read_record`](crate::read_record)), so a crash at any moment leaves a file that opens.
 ///
 /// ```
-/// use bothways_journal_format::{Header, Preallocated, encode_record, scan};
+/// use bothways_journal_format::{Fs, Header, Preallocated, Storage, encode_record, scan};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("events");
 /// std::fs::write(&path, Header::new(1).encode())?;
-/// let opened = std::fs::File::options().write(true).open(&path)?;
-/// let mut file = Preallocated::new(opened, 20, true)?;
+/// let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
 /// let mut record = Vec::new();
 /// encode_record(1, b"event", &mut record)?;
 /// file.write_all(&record)?;
@@ -51,7 +53,7 @@ static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 /// ```
 #[derive(Debug)]
 pub struct Preallocated {
-    file: File,
+    file: Box<dyn StorageFile>,
     /// Where the records end: the next write goes here.
     len: u64,
     /// The file's size: zeros from `len` to here.
@@ -62,11 +64,10 @@ pub struct Preallocated {
 }
 
 impl Preallocated {
-    /// Takes `file`, open for writing and not in append mode (writes go in place), to write
-    /// after its first `len` bytes, which must be whole records: anything after them is cut
-    /// off, so that the space ahead is zeros.
-    pub fn new(file: File, len: u64, preallocate: bool) -> io::Result<Self> {
-        if file.metadata()?.len() != len {
+    /// Takes `file` to write after its first `len` bytes, which must be whole records:
+    /// anything after them is cut off, so that the space ahead is zeros.
+    pub fn new(file: Box<dyn StorageFile>, len: u64, preallocate: bool) -> io::Result<Self> {
+        if file.size()? != len {
             file.set_len(len)?;
         }
         Ok(Preallocated {
@@ -103,21 +104,17 @@ impl Preallocated {
         if self.preallocate && end > self.allocated {
             self.grow(end + PREALLOCATE)?;
         }
-        // Positioned every time: a failed write may have moved the cursor anywhere, and one
-        // seek per write is nothing beside the write.
-        self.file.seek(SeekFrom::Start(self.len))?;
-        self.file.write_all(bytes)?;
+        self.file.write_all_at(bytes, self.len)?;
         self.len = end;
         self.allocated = self.allocated.max(end);
         Ok(())
     }
 
     fn grow(&mut self, to: u64) -> io::Result<()> {
-        self.file.seek(SeekFrom::Start(self.allocated))?;
         while self.allocated < to {
             // The chunk is at most ZEROS.len(), so it fits a usize.
             let chunk = (to - self.allocated).min(ZEROS.len() as u64) as usize;
-            self.file.write_all(&ZEROS[..chunk])?;
+            self.file.write_all_at(&ZEROS[..chunk], self.allocated)?;
             self.allocated += chunk as u64;
         }
         Ok(())
@@ -146,31 +143,26 @@ impl Preallocated {
 /// paused, without the zeros after them.
 ///
 /// ```
+/// use bothways_journal_format::{Fs, read_prefix};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("f");
 /// std::fs::write(&path, b"records\0\0\0")?;
-/// assert_eq!(bothways_journal_format::read_prefix(&path, 7)?, b"records");
+/// assert_eq!(read_prefix(&Fs, &path, 7)?, b"records");
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn read_prefix(path: &Path, len: u64) -> io::Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    File::open(path)?.take(len).read_to_end(&mut bytes)?;
-    Ok(bytes)
+pub fn read_prefix(storage: &dyn Storage, path: &Path, len: u64) -> io::Result<Vec<u8>> {
+    read_exact_prefix(storage.open(path, false)?.as_ref(), len)
 }
 
-/// Fsyncs the directory holding `path`, so that a file created or renamed in it stays.
+/// Syncs the directory holding `path`, so that a file created or renamed in it stays.
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
-/// bothways_journal_format::sync_dir(&dir.path().join("events"))?;
+/// bothways_journal_format::sync_dir(&bothways_journal_format::Fs, &dir.path().join("events"))?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn sync_dir(path: &Path) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+pub fn sync_dir(storage: &dyn Storage, path: &Path) -> io::Result<()> {
+    storage.sync_dir(path.parent().unwrap_or(Path::new("")))
 }
 
 /// A journal file opened for writing by [`recover`].
@@ -185,35 +177,37 @@ pub struct Recovered {
 }
 
 /// Opens the journal file at `path` for writing, creating it with a header if it does not
-/// exist or is empty. An existing file is checked record by record: corruption before the tail
+/// exist, is empty or holds only zeros. An existing file is checked record by record: corruption before the tail
 /// is an error naming its offset; a torn tail is cut off, fsynced, returned in
 /// [`Recovered::torn`] and emitted as a `tracing` warning.
 ///
 /// ```
-/// use bothways_journal_format::recover;
+/// use bothways_journal_format::{Fs, recover};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("events");
-/// let opened = recover(&path, true)??;
+/// let opened = recover(&Fs, &path, true)??;
 /// assert_eq!((opened.next_seq, opened.file.len(), opened.torn), (1, 20, None));
 ///
 /// std::fs::write(&path, b"not a journal file at all")?;
-/// assert_eq!(recover(&path, true)?.unwrap_err().offset(), 0);
+/// assert_eq!(recover(&Fs, &path, true)?.unwrap_err().offset(), 0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, Error>> {
-    // Not in append mode: records are written in place, into zeros preallocated ahead.
-    let mut file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    if bytes.is_empty() {
-        file.write_all(&Header::new(1).encode())?;
+pub fn recover(
+    storage: &dyn Storage,
+    path: &Path,
+    preallocate: bool,
+) -> io::Result<Result<Recovered, Error>> {
+    let file = storage.open(path, true)?;
+    let size = file.size()?;
+    let bytes = read_exact_prefix(file.as_ref(), size)?;
+    // Empty, or zeros alone: a creation that a power cut interrupted before its header was
+    // synced (the size reached the disk, the page did not). It never held a record, whose
+    // header is never zeros, so it is started afresh.
+    if is_zeros(&bytes) {
+        file.set_len(0)?;
+        file.write_all_at(&Header::new(1).encode(), 0)?;
         file.sync_all()?;
-        sync_dir(path)?;
+        sync_dir(storage, path)?;
         return Ok(Ok(Recovered {
             file: Preallocated::new(file, HEADER_LEN as u64, preallocate)?,
             next_seq: 1,
@@ -228,7 +222,7 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
         let tail = bytes.get(torn.offset as usize..).unwrap_or(&[]);
         // Zeros alone are the space a writer preallocated before it stopped without closing:
         // said so, so that a log after a crash does not read like damage.
-        let what = if tail.iter().all(|&b| b == 0) {
+        let what = if is_zeros(tail) {
             "preallocated zeros left unclosed"
         } else {
             "a torn tail"
@@ -243,6 +237,9 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
             torn.len,
             torn.offset,
         );
+        // Synced before anything is written in place after the records: otherwise a power
+        // cut could bring the old tail back under new records, where a lost page would read
+        // as damage instead of as zeros.
         file.set_len(found.good_len)?;
         file.sync_all()?;
     }
@@ -259,7 +256,7 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
 /// one. Returns the new file, opened for writing; the old one's handle is then stale.
 ///
 /// ```
-/// use bothways_journal_format::{Header, encode_record, prune, scan};
+/// use bothways_journal_format::{Fs, Header, encode_record, prune, scan};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("events");
 /// let mut bytes = Header::new(1).encode().to_vec();
@@ -267,19 +264,20 @@ pub fn recover(path: &Path, preallocate: bool) -> io::Result<Result<Recovered, E
 ///     encode_record(seq, b"event", &mut bytes)?;
 /// }
 /// std::fs::write(&path, &bytes)?;
-/// let file = prune(&path, bytes.len() as u64, 3, 6, false)??;
+/// let file = prune(&Fs, &path, bytes.len() as u64, 3, 6, false)??;
 /// let found = scan(&std::fs::read(&path)?)?;
 /// assert_eq!((found.header.base_seq, found.next_seq, found.good_len), (4, 6, file.len()));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn prune(
+    storage: &dyn Storage,
     path: &Path,
     len: u64,
     after: u64,
     next_seq: u64,
     preallocate: bool,
 ) -> io::Result<Result<Preallocated, Error>> {
-    let bytes = read_prefix(path, len)?;
+    let bytes = read_prefix(storage, path, len)?;
     let mut reader = match Reader::new(&bytes) {
         Ok(reader) => reader,
         Err(e) => return Ok(Err(e)),
@@ -300,12 +298,15 @@ pub fn prune(
     }
     let keep = bytes.get(keep_from.max(HEADER_LEN)..).unwrap_or(&[]);
     let tmp = path.with_extension("prune");
-    let mut out = File::create(&tmp)?;
-    out.write_all(&Header::new(base).encode())?;
-    out.write_all(keep)?;
+    let out = storage.open(&tmp, true)?;
+    out.set_len(0)?; // a temporary file a crash left behind is started afresh
+    out.write_all_at(&Header::new(base).encode(), 0)?;
+    out.write_all_at(keep, HEADER_LEN as u64)?;
+    // The new file's bytes are on disk before its name replaces the old one's, and the
+    // rename is on disk before the journal writes into the new file.
     out.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    sync_dir(path)?;
+    storage.rename(&tmp, path)?;
+    sync_dir(storage, path)?;
     let len = (HEADER_LEN + keep.len()) as u64;
     Ok(Ok(Preallocated::new(out, len, preallocate)?))
 }
@@ -313,7 +314,7 @@ pub fn prune(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Header, encode_record, scan};
+    use crate::{Fs, Header, encode_record, scan};
 
     fn journal(dir: &tempfile::TempDir) -> io::Result<std::path::PathBuf> {
         let path = dir.path().join("events");
@@ -325,7 +326,7 @@ mod tests {
     fn grows_a_mebibyte_at_a_time_and_only_when_full() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let path = journal(&dir)?;
-        let mut file = Preallocated::new(File::options().write(true).open(&path)?, 20, true)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
         let mut record = Vec::new();
         encode_record(1, &[7; 100], &mut record)?;
         file.write_all(&record)?;
@@ -360,7 +361,7 @@ mod tests {
     {
         let dir = tempfile::tempdir()?;
         let path = journal(&dir)?;
-        let mut file = Preallocated::new(File::options().write(true).open(&path)?, 20, false)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, false)?;
         let mut record = Vec::new();
         encode_record(1, b"x", &mut record)?;
         file.write_all(&record)?;
@@ -376,7 +377,7 @@ mod tests {
             &path,
             [&Header::new(1).encode()[..], b"half a record"].concat(),
         )?;
-        let mut file = Preallocated::new(File::options().write(true).open(&path)?, 20, true)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
         let mut record = Vec::new();
         encode_record(1, b"whole", &mut record)?;
         file.write_all(&record)?;

@@ -12,7 +12,10 @@
 //! Integers are big-endian. The header CRC covers `len` and `seq`, the payload CRC the payload,
 //! both CRC-32C. `major` is 1 (0 is refused, a newer one too); `base_seq` is at least 1; the
 //! records' `seq` run `base_seq, base_seq + 1, …` and never past [`MAX_SEQ`] (2^64 − 2), so the
-//! number after the last one always fits. A record header of 20 zero bytes ends the records. HyperQueue's journal has neither a length prefix nor a checksum; these two are
+//! number after the last one always fits. A record header of 20 zero bytes ends the records,
+//! and so does a record that fails its checksum while a [`PAGE`] it lies in is zeros from the
+//! record's start to the page's end: both are what a power cut leaves of a write that was
+//! never synced (see [`read_record`]). HyperQueue's journal has neither a length prefix nor a checksum; these two are
 //! what let [`Reader`] say *where* a file went wrong.
 //!
 //! ```
@@ -38,6 +41,9 @@ mod file;
 mod header;
 mod reader;
 mod record;
+#[cfg(feature = "sim")]
+pub mod sim;
+mod storage;
 pub mod wire;
 
 pub use crc::crc32c;
@@ -45,4 +51,7 @@ pub use error::Error;
 pub use file::{PREALLOCATE, Preallocated, Recovered, prune, read_prefix, recover, sync_dir};
 pub use header::{HEADER_LEN, Header, MAGIC, MAX_SEQ, VERSION_MAJOR, VERSION_MINOR};
 pub use reader::{Reader, Scan, Torn, scan};
-pub use record::{Event, MAX_PAYLOAD, RECORD_HEADER_LEN, Record, Step, encode_record, read_record};
+pub use record::{
+    Event, MAX_PAYLOAD, PAGE, RECORD_HEADER_LEN, Record, Step, encode_record, read_record,
+};
+pub use storage::{Fs, Storage, StorageFile, read_exact_prefix};

@@ -4,6 +4,20 @@ use crate::{Error, MAX_SEQ, crc32c};
 
 /// Bytes in front of every payload: length, sequence number, header CRC, payload CRC.
 pub const RECORD_HEADER_LEN: usize = 20;
+/// The page size a power cut is assumed to keep or lose whole: 4 KiB, the page of Linux's
+/// page cache on common machines, counted from the start of the file.
+pub const PAGE: usize = 4096;
+/// Zeros to compare with: slices are compared a page at a time, as `memcmp`, which stays fast
+/// in unoptimised builds where a byte loop over a preallocated mebibyte does not.
+static ZERO_PAGE: [u8; PAGE] = [0; PAGE];
+
+/// Whether `bytes` are all zeros.
+pub(crate) fn is_zeros(bytes: &[u8]) -> bool {
+    bytes
+        .chunks(PAGE)
+        .all(|chunk| chunk == &ZERO_PAGE[..chunk.len()])
+}
+
 /// The longest payload a record may carry. The decoder refuses a longer announced length
 /// before looking at the payload, so a corrupt length never turns into a huge allocation.
 pub const MAX_PAYLOAD: u32 = 4 << 20;
@@ -95,9 +109,15 @@ pub fn encode_record(seq: u64, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
 /// sequence number `expected`.
 ///
 /// A record cut short at the end of the bytes, or a record header of zeros (a preallocated
-/// tail, perhaps with stray unsynced bytes after it), is a [`Step::Torn`]; anything wrong with
-/// a record that is all there — a checksum, a sequence number, a length over [`MAX_PAYLOAD`] — is an
-/// error naming its offset. Never panics and never allocates, whatever the bytes.
+/// tail, perhaps with stray unsynced bytes after it), is a [`Step::Torn`]. So is a record
+/// whose checksum fails while a [`PAGE`] it lies in is all zeros from the record's start (or
+/// the page's) to the page's end: what a power cut leaves when it keeps some pages of a write
+/// in place into preallocated zeros and loses another.
+/// Anything else wrong with a record that is all there — a checksum, a sequence number, a
+/// length over [`MAX_PAYLOAD`] — is an error naming its offset. Never panics and never
+/// allocates, whatever the bytes.
+///
+/// `file` holds the file's bytes from its start: pages are counted from there.
 ///
 /// ```
 /// use bothways_journal_format::{Error, Step, encode_record, read_record};
@@ -122,7 +142,7 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
     // keep a later page of an unsynced write while losing an earlier one, so stray bytes may
     // follow; they were never fsynced. A record's header is never all zeros: its CRC of the
     // length and sequence number would have to be 0, and crc32c of 12 zero bytes is not.
-    if rest.len() < RECORD_HEADER_LEN || rest[..RECORD_HEADER_LEN].iter().all(|&b| b == 0) {
+    if rest.len() < RECORD_HEADER_LEN || is_zeros(&rest[..RECORD_HEADER_LEN]) {
         return Ok(Step::Torn {
             len: rest.len() as u64,
         });
@@ -131,6 +151,11 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
     let len = word(0);
     let seq = (u64::from(word(4)) << 32) | u64::from(word(8));
     if word(12) != crc32c(&rest[..12]) {
+        if holds_a_zero_page(file, offset, offset + RECORD_HEADER_LEN) {
+            return Ok(Step::Torn {
+                len: rest.len() as u64,
+            });
+        }
         return Err(Error::Checksum {
             offset: at,
             part: "header",
@@ -166,6 +191,11 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
         });
     };
     if word(16) != crc32c(payload) {
+        if holds_a_zero_page(file, offset, offset + end) {
+            return Ok(Step::Torn {
+                len: rest.len() as u64,
+            });
+        }
         return Err(Error::Checksum {
             offset: at,
             part: "payload",
@@ -177,6 +207,27 @@ pub fn read_record(file: &[u8], offset: usize, expected: u64) -> Result<Step<'_>
         offset: at,
         end: at + end as u64,
     }))
+}
+
+/// Whether a page that `file[start..end]` overlaps is all zeros from where the record begins
+/// in it (or from the page's start) to the page's end (or the file's end).
+///
+/// A power cut that loses a page of an unsynced write leaves what the disk held there: the
+/// records synced before the write, then zeros — writers write only into zeros they wrote
+/// and synced ahead of them ([`crate::Preallocated`]), or past the synced end of the file —
+/// and the write began at a record's start. So a record that fails its checksum with such a
+/// page in it was torn by the cut; one without is damaged. (The false reading: a damaged
+/// record whose own bytes hold such a stretch of zeros, say a payload with a page of zeros.)
+fn holds_a_zero_page(file: &[u8], start: usize, end: usize) -> bool {
+    let end = end.min(file.len());
+    if start >= end {
+        return false;
+    }
+    (start / PAGE..=(end - 1) / PAGE).any(|page| {
+        let from = (page * PAGE).max(start);
+        let to = ((page + 1) * PAGE).min(file.len());
+        is_zeros(&file[from..to])
+    })
 }
 
 #[cfg(test)]
@@ -219,5 +270,53 @@ mod tests {
                 part: "header"
             })
         );
+    }
+
+    #[test]
+    fn a_record_with_a_lost_page_is_torn_and_a_flipped_bit_is_not() -> Result<(), Error> {
+        let mut file = vec![1u8; PAGE - 100]; // records before, in the first page
+        let start = file.len();
+        encode_record(5, &[7u8; 2 * PAGE], &mut file)?;
+        let mut lost = file.clone();
+        lost[PAGE..2 * PAGE].fill(0); // the second page did not reach the disk
+        assert!(matches!(read_record(&lost, start, 5)?, Step::Torn { .. }));
+        let mut flipped = file;
+        flipped[PAGE + 10] ^= 0x20;
+        assert_eq!(
+            read_record(&flipped, start, 5),
+            Err(Error::Checksum {
+                offset: start as u64,
+                part: "payload"
+            })
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_header_split_by_a_lost_page_is_torn() -> Result<(), Error> {
+        let mut file = vec![1u8; PAGE - 10];
+        let start = file.len();
+        encode_record(5, b"event", &mut file)?;
+        file.resize(2 * PAGE, 0);
+        file[PAGE..].fill(0); // the header's last 10 bytes were lost with their page
+        assert!(matches!(read_record(&file, start, 5)?, Step::Torn { .. }));
+        Ok(())
+    }
+
+    #[test]
+    fn a_header_whose_first_page_was_lost_is_torn() -> Result<(), Error> {
+        // Synced records end 16 bytes before a page boundary; the next write's first page was
+        // lost (back to the records, then zeros) and its second kept.
+        let mut file = vec![1u8; PAGE - 16];
+        let start = file.len();
+        encode_record(5, &[3u8; 100], &mut file)?;
+        file[start..PAGE].fill(0);
+        assert!(matches!(read_record(&file, start, 5)?, Step::Torn { .. }));
+        // The same header with one bit flipped is damage: nothing in it is a lost page.
+        let mut flipped = vec![1u8; PAGE - 16];
+        encode_record(5, &[3u8; 100], &mut flipped)?;
+        flipped[start + 2] ^= 1;
+        assert!(read_record(&flipped, start, 5).is_err());
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use bothways_journal_format::Storage;
 use bothways_spec::journal::{
     CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability as SpecDurability, Error as Spec, JournalSpec,
     SpecJournal, SpecSubscription,
@@ -54,8 +55,9 @@ pub fn to_spec(e: Error) -> Spec {
         Error::Lagged { last_seq } => Spec::Lagged { last_seq },
         Error::Pruned { from, first } => Spec::Pruned { from, first },
         Error::SequenceExhausted { .. } => Spec::SequenceExhausted,
+        Error::Failed { message } => Spec::Failed(message),
+        Error::Io(e) => Spec::Failed(e.to_string()),
         Error::Closed => Spec::Closed,
-        other => Spec::Other(other.to_string()),
     }
 }
 
@@ -76,7 +78,13 @@ impl Drop for Opened {
 impl JournalSpec for Conformance {
     type Journal = Opened;
 
-    fn open(&self, path: &Path, durability: SpecDurability, queue: usize) -> Result<Opened, Spec> {
+    fn open_on(
+        &self,
+        storage: Arc<dyn Storage>,
+        path: &Path,
+        durability: SpecDurability,
+        queue: usize,
+    ) -> Result<Opened, Spec> {
         let durability = match durability {
             SpecDurability::None => Durability::None,
             SpecDurability::Flush => Durability::Flush,
@@ -87,7 +95,7 @@ impl JournalSpec for Conformance {
             subscriber_queue: queue,
             ..Options::default()
         };
-        let journal = Journal::open(path, options).map_err(to_spec)?;
+        let journal = Journal::open_on(storage, path, options).map_err(to_spec)?;
         Ok(Opened {
             journal: Arc::new(journal),
         })

@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use bothways_journal_format::{Event, Preallocated, encode_record, read_prefix};
+use bothways_journal_format::{Event, Preallocated, Storage, encode_record, read_prefix};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::{Durability, Error};
@@ -169,6 +169,23 @@ impl Durable {
         self.gather.store(0, Ordering::Relaxed);
     }
 
+    /// The failure that ended the mark, if a write or an fsync failed: the journal is poisoned
+    /// and refuses every later append. (After a failed fsync the kernel may have dropped the
+    /// pages it could not write, so a retried fsync could report success for data that is
+    /// gone: nothing is retried.)
+    pub(crate) fn failure(&self) -> Option<Error> {
+        // Threads: the lock-free copy says whether the mark ended at all; only then the lock.
+        if self.glimpse.load(Ordering::Acquire) != u64::MAX {
+            return None;
+        }
+        match &self.mark().ended {
+            Some(Err(message)) => Some(Error::Failed {
+                message: message.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     fn end(&self, outcome: Result<(), String>) {
         // The first ending is the one that stays: a failure is not overwritten by the close.
         self.update(|mark| {
@@ -192,6 +209,7 @@ impl Drop for CloseOnDrop {
 /// only while the writer is paused, so the lock is never contended on the hot path.
 #[derive(Debug)]
 pub(crate) struct State {
+    storage: Arc<dyn Storage>,
     pub(crate) path: PathBuf,
     file: Preallocated,
     buf: Vec<u8>,
@@ -218,6 +236,7 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl State {
     pub(crate) fn new(
+        storage: Arc<dyn Storage>,
         path: PathBuf,
         file: Preallocated,
         next_seq: u64,
@@ -226,6 +245,7 @@ impl State {
         // What the file held when it was opened is on disk: `open` fsynced it.
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
+            storage,
             path,
             file,
             buf: Vec::with_capacity(BUFFER),
@@ -287,7 +307,11 @@ impl State {
 
     /// The file's records, without the zeros after them; read while the writer is paused.
     pub(crate) fn read_records(&self) -> Result<Vec<u8>, Error> {
-        Ok(read_prefix(&self.path, self.file.len())?)
+        Ok(read_prefix(
+            self.storage.as_ref(),
+            &self.path,
+            self.file.len(),
+        )?)
     }
 
     /// Keeps the first failure, and tells the appenders waiting for an fsync.
@@ -351,8 +375,14 @@ impl State {
     pub(crate) fn prune(&mut self, after: u64) -> Result<(), Error> {
         self.flush(true)?;
         let (len, preallocate) = (self.file.len(), self.file.preallocates());
-        self.file =
-            bothways_journal_format::prune(&self.path, len, after, self.next_seq, preallocate)??;
+        self.file = bothways_journal_format::prune(
+            self.storage.as_ref(),
+            &self.path,
+            len,
+            after,
+            self.next_seq,
+            preallocate,
+        )??;
         Ok(())
     }
 }

@@ -4,12 +4,13 @@
 //!
 //! The spec crate must not depend on a real implementation, so the baseline is written here with
 //! std and the shared file format alone: one mutex over the file, appends written straight
-//! through (fsynced under `Durability::Append`), and a subscription that reads the file and
-//! registers its bounded queue under that same mutex. Module `baseline` runs the whole suite
+//! through (fsynced under `Durability::Append`, with group commit; at each flush under
+//! `Durability::Flush`), and a subscription that reads the file and registers its bounded
+//! queue under that same mutex. Its file work goes through the storage seam, so the power-cut
+//! checks can run it on a simulated disk; a write or an fsync that fails poisons it. Module `baseline` runs the whole suite
 //! against it, so when a variant fails a check, the one change that variant makes is to blame.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -21,8 +22,8 @@ use std::thread;
 use std::time::Duration;
 
 use bothways_journal_format::{
-    self as format, HEADER_LEN, Header, MAGIC, MAX_SEQ, RECORD_HEADER_LEN, Reader, VERSION_MAJOR,
-    encode_record, scan, wire,
+    self as format, HEADER_LEN, Header, MAGIC, MAX_SEQ, RECORD_HEADER_LEN, Reader, Storage,
+    StorageFile, VERSION_MAJOR, encode_record, read_exact_prefix, scan, wire,
 };
 use bothways_spec::journal::{
     CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, SpecJournal, SpecSubscription,
@@ -116,6 +117,26 @@ enum Flaw {
     /// A client that hung up is let go at once, without the events appended before its
     /// hang-up that had not reached the server yet: `tcp_hung_up_client_is_let_go`.
     HangUpDropsOwed,
+    /// `append` under `Durability::Append` returns once the event is written, and an fsync
+    /// comes every eighth append: `acknowledged_events_survive_power_cuts`.
+    AckBeforeSync,
+    /// Nothing is ever fsynced, files nor directory: `acknowledged_events_survive_power_cuts`.
+    NeverSyncs,
+    /// `prune` renames its new file over the journal without syncing the new file first:
+    /// `acknowledged_events_survive_power_cuts`.
+    PruneFileUnsynced,
+    /// `prune` does not sync the directory after its rename:
+    /// `acknowledged_events_survive_power_cuts`.
+    PruneDirUnsynced,
+    /// Opening cuts a torn tail off without syncing the cut before writing after it:
+    /// `acknowledged_events_survive_power_cuts`.
+    TrimUnsynced,
+    /// A failed fsync is retried, and the retry's success acknowledges the events:
+    /// `failed_fsync_poisons_the_journal`.
+    FsyncRetried,
+    /// A failed write is not kept: the next append carries on as if nothing happened:
+    /// `full_disk_is_typed_error_and_reopen_continues`.
+    WriteFailureForgotten,
 }
 
 const FLAWS: [Flaw; 25] = [
@@ -168,8 +189,13 @@ struct Live {
 
 #[derive(Debug)]
 struct Inner {
+    storage: Arc<dyn Storage>,
     path: PathBuf,
-    file: File,
+    file: Arc<dyn StorageFile>,
+    /// Where the file's records end: the next write goes here.
+    len: u64,
+    /// The first write or fsync that failed: the journal then refuses everything.
+    failed: Option<String>,
     next_seq: u64,
     /// Encoded records not yet written (`NoFlushOnClose`, `AckBeforeWrite`).
     pending: Vec<u8>,
@@ -195,6 +221,8 @@ struct Synced {
     upto: u64,
     /// An appender is fsyncing for everyone.
     leading: bool,
+    /// An fsync failed: no later one is trusted.
+    failed: bool,
 }
 
 #[derive(Debug)]
@@ -221,13 +249,18 @@ impl Imp {
         self.flaw == Some(flaw)
     }
 
-    /// Checks (or, for a flawed variant, fails to check) the file, and cuts a torn tail.
-    fn recover(&self, path: &Path, file: &mut File) -> Result<u64, Error> {
-        let mut bytes = fs::read(path).map_err(io)?;
-        if bytes.is_empty() || (self.has(Flaw::ShortFileIsNew) && bytes.len() < HEADER_LEN) {
+    /// Checks (or, for a flawed variant, fails to check) the file, and cuts a torn tail:
+    /// the next sequence number, where the records end, and whether the file was made anew.
+    fn recover(&self, file: &dyn StorageFile) -> Result<(u64, u64, bool), Error> {
+        let size = file.size().map_err(io)?;
+        let mut bytes = read_exact_prefix(file, size).map_err(io)?;
+        let short = self.has(Flaw::ShortFileIsNew) && bytes.len() < HEADER_LEN;
+        // Zeros alone: a creation a power cut interrupted.
+        if bytes.iter().all(|&b| b == 0) || short {
             file.set_len(0).map_err(io)?;
-            file.write_all(&Header::new(1).encode()).map_err(io)?;
-            return Ok(1);
+            file.write_all_at(&Header::new(1).encode(), 0).map_err(io)?;
+            self.sync(file)?;
+            return Ok((1, HEADER_LEN as u64, true));
         }
         if self.has(Flaw::MagicUnchecked) && bytes.len() >= HEADER_LEN {
             bytes[..8].copy_from_slice(&MAGIC);
@@ -249,7 +282,7 @@ impl Imp {
                 let mut reader = Reader::new(&bytes).map_err(fmt)?;
                 while let Some(Ok(_)) = reader.next() {}
                 file.set_len(reader.good_len()).map_err(io)?;
-                return Ok(reader.next_seq());
+                return Ok((reader.next_seq(), reader.good_len(), false));
             }
             Err(e) => return Err(fmt(e)),
         };
@@ -263,28 +296,51 @@ impl Imp {
                 part: "header",
             }));
         }
-        if found.torn.is_some() && !self.has(Flaw::TornTailKept) {
-            file.set_len(found.good_len).map_err(io)?;
+        if found.torn.is_none() || self.has(Flaw::TornTailKept) {
+            return Ok((found.next_seq, size, false));
         }
-        Ok(found.next_seq)
+        file.set_len(found.good_len).map_err(io)?;
+        // Synced before anything is written after the records, or a power cut could bring
+        // the old tail back under them.
+        if !self.has(Flaw::TrimUnsynced) {
+            self.sync(file)?;
+        }
+        Ok((found.next_seq, found.good_len, false))
+    }
+
+    /// An fsync, unless the variant never makes one.
+    fn sync(&self, file: &dyn StorageFile) -> Result<(), Error> {
+        if self.has(Flaw::NeverSyncs) {
+            return Ok(());
+        }
+        file.sync_all().map_err(io)
     }
 }
 
 impl JournalSpec for Imp {
     type Journal = Journal;
 
-    fn open(&self, path: &Path, durability: Durability, queue: usize) -> Result<Journal, Error> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        let next_seq = self.recover(path, &mut file)?;
+    fn open_on(
+        &self,
+        storage: Arc<dyn Storage>,
+        path: &Path,
+        durability: Durability,
+        queue: usize,
+    ) -> Result<Journal, Error> {
+        let file: Arc<dyn StorageFile> = Arc::from(storage.open(path, true).map_err(io)?);
+        let (next_seq, len, made) = self.recover(file.as_ref())?;
+        if made && !self.has(Flaw::NeverSyncs) {
+            storage
+                .sync_dir(path.parent().unwrap_or(Path::new("")))
+                .map_err(io)?;
+        }
         Ok(Journal {
             inner: Arc::new(Mutex::new(Inner {
+                storage,
                 path: path.to_path_buf(),
                 file,
+                len,
+                failed: None,
                 next_seq,
                 pending: Vec::new(),
                 pending_count: 0,
@@ -295,6 +351,7 @@ impl JournalSpec for Imp {
                 Mutex::new(Synced {
                     upto: next_seq - 1,
                     leading: false,
+                    failed: false,
                 }),
                 Condvar::new(),
             )),
@@ -349,10 +406,48 @@ impl Journal {
         self.flaw == Some(flaw)
     }
 
-    fn write_pending(inner: &mut Inner) -> Result<(), Error> {
+    fn write_pending(&self, inner: &mut Inner) -> Result<(), Error> {
         let pending = std::mem::take(&mut inner.pending);
         inner.pending_count = 0;
-        inner.file.write_all(&pending).map_err(io)
+        let at = inner.len;
+        self.write_at(inner, &pending, at)
+    }
+
+    /// Writes `bytes` at `at`, moving the end of the records past them; a failure poisons
+    /// the journal (unless the variant forgets it).
+    fn write_at(&self, inner: &mut Inner, bytes: &[u8], at: u64) -> Result<(), Error> {
+        Self::check(inner)?;
+        match inner.file.write_all_at(bytes, at) {
+            Ok(()) => {
+                inner.len = inner.len.max(at + bytes.len() as u64);
+                Ok(())
+            }
+            Err(e) => {
+                if !self.has(Flaw::WriteFailureForgotten) {
+                    inner.failed = Some(e.to_string());
+                }
+                Err(Error::Failed(e.to_string()))
+            }
+        }
+    }
+
+    fn check(inner: &Inner) -> Result<(), Error> {
+        match &inner.failed {
+            Some(message) => Err(Error::Failed(message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// An fsync of the journal's file under its lock (flush, close); a failure poisons it.
+    fn sync_locked(&self, inner: &mut Inner) -> Result<(), Error> {
+        if self.has(Flaw::NeverSyncs) || self.durability == Durability::None {
+            return Ok(());
+        }
+        Self::check(inner)?;
+        inner.file.sync_data().map_err(|e| {
+            inner.failed = Some(e.to_string());
+            Error::Failed(e.to_string())
+        })
     }
 
     /// One TCP client: reads its subscribe frame, then sends an event frame per event, and
@@ -467,6 +562,7 @@ impl SpecJournal for Journal {
         if inner.closed {
             return Err(Error::Closed);
         }
+        Self::check(&inner)?;
         let seq = inner.next_seq;
         if seq > MAX_SEQ && !self.has(Flaw::SequenceWraps) {
             return Err(Error::SequenceExhausted);
@@ -486,17 +582,25 @@ impl SpecJournal for Journal {
             inner.pending.extend_from_slice(&record);
             inner.pending_count += 1;
             if self.has(Flaw::AckBeforeWrite) && inner.pending_count >= 64 {
-                Self::write_pending(&mut inner)?;
+                self.write_pending(&mut inner)?;
             }
         } else {
-            inner.file.write_all(&record).map_err(io)?;
+            let at = inner.len;
+            self.write_at(&mut inner, &record, at)?;
         }
         // Group commit, leader style: after letting go of the journal's lock, an appender whose
         // event is not yet fsynced either waits for the fsync under way or, if there is none,
         // fsyncs everything written so far for everyone.
         let fsync = if self.durability == Durability::Append && !hold {
-            let file = inner.file.try_clone().map_err(io)?;
-            if self.has(Flaw::FsyncUnderLock) {
+            let file = Arc::clone(&inner.file);
+            if self.has(Flaw::NeverSyncs) {
+                None
+            } else if self.has(Flaw::AckBeforeSync) {
+                if seq.is_multiple_of(8) {
+                    file.sync_data().map_err(io)?;
+                }
+                None
+            } else if self.has(Flaw::FsyncUnderLock) {
                 file.sync_data().map_err(io)?;
                 None
             } else {
@@ -527,6 +631,9 @@ impl SpecJournal for Journal {
             let (synced, moved) = &*self.synced;
             let mut state = synced.lock().unwrap_or_else(PoisonError::into_inner);
             while state.upto < seq {
+                if state.failed {
+                    return Err(Error::Failed("an earlier fsync failed".into()));
+                }
                 if state.leading {
                     state = moved.wait(state).unwrap_or_else(PoisonError::into_inner);
                     continue;
@@ -534,26 +641,37 @@ impl SpecJournal for Journal {
                 state.leading = true;
                 drop(state);
                 let written = self.lock().next_seq - 1;
-                let result = file.sync_data();
+                let mut result = file.sync_data();
+                if result.is_err() && self.has(Flaw::FsyncRetried) {
+                    result = file.sync_data();
+                }
                 state = synced.lock().unwrap_or_else(PoisonError::into_inner);
                 state.leading = false;
-                if result.is_ok() {
-                    state.upto = state.upto.max(written);
+                match &result {
+                    Ok(()) => state.upto = state.upto.max(written),
+                    Err(e) => {
+                        // Poisoned: the kernel may have dropped the pages it could not write.
+                        state.failed = true;
+                        self.lock().failed = Some(e.to_string());
+                    }
                 }
                 moved.notify_all();
-                result.map_err(io)?;
+                result.map_err(|e| Error::Failed(e.to_string()))?;
             }
         }
         Ok(seq)
     }
 
     fn flush(&self) -> Result<(), Error> {
-        Self::write_pending(&mut self.lock())
+        let mut inner = self.lock();
+        self.write_pending(&mut inner)?;
+        self.sync_locked(&mut inner)
     }
 
     fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
         let mut inner = self.lock();
-        let bytes = fs::read(&inner.path).map_err(io)?;
+        Self::check(&inner)?;
+        let bytes = read_exact_prefix(inner.file.as_ref(), inner.len).map_err(io)?;
         let reader = Reader::new(&bytes).map_err(fmt)?;
         let first = reader.header().base_seq;
         let mut from = from.max(1);
@@ -609,46 +727,54 @@ impl SpecJournal for Journal {
             return Ok(());
         }
         let mut inner = self.lock();
-        let bytes = fs::read(&inner.path).map_err(io)?;
-        let base = (after + 1).min(inner.next_seq);
+        Self::check(&inner)?;
+        let bytes = read_exact_prefix(inner.file.as_ref(), inner.len).map_err(io)?;
+        let reader = Reader::new(&bytes).map_err(fmt)?;
+        // Never before the file's own first event: a prune is not an un-prune.
+        let base = (after + 1).clamp(reader.header().base_seq, inner.next_seq);
         let mut out = Header::new(base).encode().to_vec();
-        for record in Reader::new(&bytes).map_err(fmt)? {
+        for record in reader {
             let record = record.map_err(fmt)?;
             if record.seq >= base {
                 encode_record(record.seq, record.payload, &mut out).map_err(fmt)?;
             }
         }
         if self.has(Flaw::PruneInPlace) {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&inner.path)
-                .map_err(io)?;
+            inner.file.set_len(0).map_err(io)?;
             thread::sleep(Duration::from_millis(2));
-            file.write_all(&out).map_err(io)?;
-            inner.file = OpenOptions::new()
-                .append(true)
-                .open(&inner.path)
-                .map_err(io)?;
+            inner.file.write_all_at(&out, 0).map_err(io)?;
+            inner.len = out.len() as u64;
             return Ok(());
         }
         let tmp = inner.path.with_extension("prune");
-        fs::write(&tmp, &out).map_err(io)?;
-        fs::rename(&tmp, &inner.path).map_err(io)?;
-        inner.file = OpenOptions::new()
-            .append(true)
-            .open(&inner.path)
-            .map_err(io)?;
+        let new: Arc<dyn StorageFile> = Arc::from(inner.storage.open(&tmp, true).map_err(io)?);
+        new.set_len(0).map_err(io)?;
+        new.write_all_at(&out, 0).map_err(io)?;
+        if !self.has(Flaw::PruneFileUnsynced) && !self.has(Flaw::NeverSyncs) {
+            new.sync_all().map_err(io)?;
+        }
+        inner.storage.rename(&tmp, &inner.path).map_err(io)?;
+        if !self.has(Flaw::PruneDirUnsynced) && !self.has(Flaw::NeverSyncs) {
+            let dir = inner.path.parent().unwrap_or(Path::new("")).to_path_buf();
+            inner.storage.sync_dir(&dir).map_err(io)?;
+        }
+        inner.file = new;
+        inner.len = out.len() as u64;
         Ok(())
     }
 
     fn close(&self) -> Result<(), Error> {
         let mut inner = self.lock();
+        if inner.closed {
+            return Ok(());
+        }
         if !self.has(Flaw::NoFlushOnClose) {
-            Self::write_pending(&mut inner)?;
+            self.write_pending(&mut inner)?;
+            self.sync_locked(&mut inner)?;
         }
         if self.has(Flaw::CloseKeepsZeros) {
-            inner.file.write_all(&[0; 4096]).map_err(io)?;
+            let at = inner.len;
+            inner.file.write_all_at(&[0; 4096], at).map_err(io)?;
         }
         inner.closed = true;
         inner.live.clear();
@@ -733,7 +859,7 @@ bothways_spec::broken_tests! {
     tcp_no_stall_limit_fails_tcp_stalled_clients_are_disconnected:
         TcpNoStallLimit => tcp_stalled_clients_are_disconnected, "a client that sends nothing";
     fsync_under_lock_fails_group_commit_shares_fsyncs:
-        FsyncUnderLock => group_commit_shares_fsyncs, "at least 1.5 times one appender's rate";
+        FsyncUnderLock => group_commit_shares_fsyncs, "sharing fsyncs";
     replay_cut_fails_large_replay_is_whole_and_in_order:
         ReplayCut => large_replay_is_whole_and_in_order, "events 1..=16384";
     prune_in_place_fails_prune_is_atomic_under_sigkill:
@@ -756,6 +882,20 @@ bothways_spec::broken_tests! {
         JunkSeenOnlyWhenQuiet => tcp_bytes_after_subscribe_disconnect, "while events flowed";
     hang_up_drops_owed_fails_tcp_hung_up_client_is_let_go:
         HangUpDropsOwed => tcp_hung_up_client_is_let_go, "TCP events";
+    ack_before_sync_fails_acknowledged_events_survive_power_cuts:
+        AckBeforeSync => acknowledged_events_survive_power_cuts, "kept";
+    never_syncs_fails_acknowledged_events_survive_power_cuts:
+        NeverSyncs => acknowledged_events_survive_power_cuts, "after power cut";
+    prune_file_unsynced_fails_acknowledged_events_survive_power_cuts:
+        PruneFileUnsynced => acknowledged_events_survive_power_cuts, "after power cut";
+    prune_dir_unsynced_fails_acknowledged_events_survive_power_cuts:
+        PruneDirUnsynced => acknowledged_events_survive_power_cuts, "after power cut";
+    trim_unsynced_fails_acknowledged_events_survive_power_cuts:
+        TrimUnsynced => acknowledged_events_survive_power_cuts, "after power cut";
+    fsync_retried_fails_failed_fsync_poisons_the_journal:
+        FsyncRetried => failed_fsync_poisons_the_journal, "refused";
+    write_failure_forgotten_fails_full_disk_is_typed_error_and_reopen_continues:
+        WriteFailureForgotten => full_disk_is_typed_error_and_reopen_continues, "refused with Failed";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
