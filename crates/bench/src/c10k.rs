@@ -617,5 +617,6 @@ pub fn run_with(
         claim: "Fire up a thread per connection and your computer will grind to a halt at 10,000 connections.".into(),
         charts,
         notes,
+        peers: Vec::new(),
     })
 }

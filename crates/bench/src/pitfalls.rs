@@ -402,6 +402,7 @@ pub fn run_blocking_with(
         claim: "A handler that blocks (a 200 ms sleep or hash) stalls every task on the same worker, and spawn_blocking removes the stall.".into(),
         charts: vec![chart],
         notes,
+        peers: Vec::new(),
     })
 }
 
@@ -518,5 +519,6 @@ pub fn run_mutex(_scale: Scale, progress: &mut dyn FnMut(&str)) -> Result<Experi
             series,
         }],
         notes,
+        peers: Vec::new(),
     })
 }
