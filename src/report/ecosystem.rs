@@ -365,6 +365,17 @@ pub(crate) fn utc(t: SystemTime) -> String {
     )
 }
 
+/// A column's unit, short enough to follow each bar's value: "pipes, ns per hop" → "ns per hop",
+/// "operations per second" → "/s".
+fn bar_unit(column: &str) -> &str {
+    match column.rsplit(", ").next().unwrap_or(column) {
+        "operations per second" => "/s",
+        "bytes per second" => "B/s",
+        "µs per iteration (median)" => "µs",
+        other => other,
+    }
+}
+
 /// A cell as the table shows it: ratios as "1.23×", figures to three significant digits.
 fn cell(c: &Column, v: Option<f64>) -> String {
     match v {
@@ -451,7 +462,7 @@ impl Ecosystem {
                 h.push_str("</tr>");
             }
             h.push_str("</tbody></table></figure><figure>");
-            let unit = w.columns.first().map_or("", |c| c.name.as_str());
+            let unit = w.columns.first().map_or("", |c| bar_unit(&c.name));
             let bars: Vec<Bar> = w
                 .rows
                 .iter()
