@@ -165,10 +165,15 @@ impl Disk {
     // Written by hand rather than through the journals' file layer, so this stays the disk alone
     // whatever the journals do: zeros first, synced, then positioned writes over them.
     fn fresh(path: &Path, in_place: bool) -> File {
+        // Removed first: std refuses to truncate a file opened for appending.
+        if let Err(e) = std::fs::remove_file(path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            panic!("cannot remove {}: {e}", path.display());
+        }
         let mut file = must(
             OpenOptions::new()
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .write(true)
                 .append(!in_place)
                 .open(path),
