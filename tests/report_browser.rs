@@ -143,7 +143,10 @@ fn every_pattern_shows_both_panels_and_every_chart_renders() {
         .iter()
         .filter(|w| w["chart"].as_bool() == Some(true))
         .count();
-    assert!(ecosystem_charts >= 3, "the switch experiment's channel and medium tables");
+    assert!(
+        ecosystem_charts >= 3,
+        "the switch experiment's channel and medium tables"
+    );
     let charts =
         usize::try_from(pattern_charts).expect("count") + experiment_charts + ecosystem_charts;
     assert!(pattern_charts > 0, "the pause checks measured figures");
