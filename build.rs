@@ -34,8 +34,46 @@ fn main() -> io::Result<()> {
         }
     }
     table.push_str("];\n");
-    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join("sources.rs");
-    fs::write(out, table)
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default());
+    fs::write(out.join("sources.rs"), table)?;
+    fs::write(
+        out.join("peer_benches.rs"),
+        peer_benches(&crates.join("bench").join("benches"))?,
+    )
+}
+
+/// The ecosystem benches, `crates/bench/benches/*_peers.rs`, as a table of (bench name, the
+/// first line of its `//!` doc), so the report can name the command for each one not yet run.
+fn peer_benches(dir: &Path) -> io::Result<String> {
+    let mut benches = Vec::new();
+    if dir.is_dir() {
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            let Some(name) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            if name.ends_with("_peers") && path.extension().is_some_and(|x| x == "rs") {
+                let text = fs::read_to_string(&path)?;
+                let about = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("//!"))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                benches.push((name, about));
+            }
+        }
+    }
+    benches.sort();
+    let mut table = String::from(
+        "/// Every `crates/bench/benches/*_peers.rs`: (bench name, first line of its doc), sorted.\n\
+         pub(crate) const PEER_BENCHES: &[(&str, &str)] = &[\n",
+    );
+    for (name, about) in benches {
+        writeln!(table, "    ({name:?}, {about:?}),").map_err(io::Error::other)?;
+    }
+    table.push_str("];\n");
+    Ok(table)
 }
 
 /// Every `.rs` file under `dir`, subfolders included.

@@ -157,6 +157,11 @@ fn main() -> ExitCode {
     if !experiments.is_empty() {
         println!("\n{}", table::render_experiments(&experiments));
     }
+    let date = report::ecosystem::utc(std::time::SystemTime::now());
+    let ecosystem = ecosystem(&experiments, &date);
+    if !ecosystem.is_empty() {
+        println!("\nAgainst the ecosystem:\n{}", ecosystem.text());
+    }
     let cores = thread::available_parallelism().map_or(0, usize::from);
     println!(
         "{} on {cores} cores, in {seconds:.1} s. async cells: current_thread / multi_thread.",
@@ -167,11 +172,13 @@ fn main() -> ExitCode {
         cores,
         full: args.full,
         seconds,
+        date,
         release: !cfg!(debug_assertions),
         command: command_line(),
         patterns: PATTERNS.iter().map(|(name, ..)| *name).collect(),
         rows: &rows,
         experiments: &experiments,
+        ecosystem: &ecosystem,
     };
     match report.write(&args.out) {
         Ok(()) => println!(
@@ -191,6 +198,34 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+include!(concat!(env!("OUT_DIR"), "/peer_benches.rs"));
+
+/// The "against the ecosystem" section: the workloads this run's experiments measured against
+/// other crates, then criterion's saved estimates of the `*_peers` benches.
+fn ecosystem(experiments: &[report::Experiment], date: &str) -> report::ecosystem::Ecosystem {
+    let mut section = report::ecosystem::from_criterion(&criterion_dir(), PEER_BENCHES);
+    let mut workloads: Vec<_> = experiments
+        .iter()
+        .flat_map(|e| report::ecosystem::from_run(&e.id, e.peers.clone(), &command_line(), date))
+        .collect();
+    workloads.append(&mut section.workloads);
+    section.workloads = workloads;
+    section
+}
+
+/// Where criterion keeps its estimates: `$CARGO_TARGET_DIR/criterion`, or `criterion` beside
+/// this binary's profile directory (`target/release/bothways` → `target/criterion`).
+fn criterion_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|t| PathBuf::from(t).join("criterion"))
+        .or_else(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|exe| Some(exe.parent()?.parent()?.join("criterion")))
+        })
+        .unwrap_or_else(|| PathBuf::from("target/criterion"))
 }
 
 /// The command that reproduces this run, as a reader would type it.
@@ -249,6 +284,7 @@ fn run_experiment(
             claim: e.claim,
             notes: e.notes,
             error: None,
+            peers: e.peers,
             charts: e
                 .charts
                 .into_iter()
@@ -288,6 +324,7 @@ fn run_experiment(
             charts: Vec::new(),
             notes: Vec::new(),
             error: Some(e.to_string()),
+            peers: Vec::new(),
         },
     }
 }

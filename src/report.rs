@@ -2,6 +2,7 @@
 //! and figures, both implementations' source side by side, and a chart per measured figure
 //! and per experiment.
 
+pub(crate) mod ecosystem;
 pub(crate) mod source;
 pub(crate) mod svg;
 
@@ -25,6 +26,8 @@ pub(crate) struct Experiment {
     pub(crate) notes: Vec<String>,
     /// Why the experiment could not run, when it could not.
     pub(crate) error: Option<String>,
+    /// Its workloads measured against other crates, for the "against the ecosystem" section.
+    pub(crate) peers: Vec<bothways_bench::Peers>,
 }
 
 /// One figure of an experiment against N.
@@ -79,11 +82,15 @@ pub(crate) struct Report<'a> {
     /// the ones to quote.
     pub(crate) release: bool,
     pub(crate) seconds: f64,
+    /// When the run finished, "2026-12-07 01:23 UTC".
+    pub(crate) date: String,
     pub(crate) command: String,
     /// The patterns, in the runner's order, whether or not their checks ran.
     pub(crate) patterns: Vec<&'static str>,
     pub(crate) rows: &'a [Row],
     pub(crate) experiments: &'a [Experiment],
+    /// Every workload against the crates a user would pick instead: this run's and criterion's.
+    pub(crate) ecosystem: &'a ecosystem::Ecosystem,
 }
 
 /// The three implementations of a pattern, in the order the report shows them.
@@ -175,11 +182,13 @@ impl Report<'_> {
             "full": self.full,
             "profile": if self.release { "release" } else { "debug" },
             "seconds": self.seconds,
+            "date": self.date,
             "command": self.command,
             "passed": !self.rows.iter().any(Row::failed)
                 && self.experiments.iter().all(|e| e.error.is_none()),
             "patterns": patterns,
             "experiments": experiments,
+            "ecosystem": self.ecosystem.json(&self.machine, self.cores),
         })
     }
 
@@ -192,7 +201,8 @@ impl Report<'_> {
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
              <title>bothways — async and threads, side by side</title><style>{STYLE}</style></head><body>\n\
              <header><h1>bothways — async and threads, side by side</h1>\
-             <p>{} · {} cores · {} run, {} build, in {:.0} s · <code>{}</code></p>{}<nav>",
+             <p>{} · {} · {} cores · {} run, {} build, in {:.0} s · <code>{}</code></p>{}<nav>",
+            esc(&self.date),
             esc(&self.machine),
             self.cores,
             if self.full { "full" } else { "quick" },
@@ -212,6 +222,9 @@ impl Report<'_> {
         for e in self.experiments {
             let _ = write!(h, "<a href=\"#experiment-{0}\">{0}</a> ", esc(&e.id));
         }
+        if !self.ecosystem.is_empty() {
+            h.push_str("<a href=\"#ecosystem\">against the ecosystem</a> ");
+        }
         h.push_str(
             "</nav><p class=\"legend\"><span class=\"swatch threads\"></span>threads \
              <span class=\"swatch async\"></span>async (tokio) \
@@ -227,6 +240,9 @@ impl Report<'_> {
         }
         for e in self.experiments {
             experiment(&mut h, e);
+        }
+        if !self.ecosystem.is_empty() {
+            self.ecosystem.html(&mut h, &self.machine, self.cores);
         }
         let _ = writeln!(h, "<script>{SELF_CHECK}</script></body></html>");
         h
@@ -567,6 +583,9 @@ svg .dot.async { fill: var(--async); } svg .dot.threads { fill: var(--threads); 
 details.file > summary { cursor: pointer; margin: .8rem 0 .3rem; font-weight: 600; }
 blockquote { border-left: 3px solid #ccc; margin: .5rem 0; padding-left: .8rem; color: #444; }
 #selfcheck { font-size: 12px; color: #888; }
+.workload h3 { margin-bottom: .2rem; } .workload p { margin: 0 0 .4rem; }
+td.threads { border-left: 4px solid var(--threads); } td.async { border-left: 4px solid var(--async); }
+td.other { border-left: 4px solid var(--other); }
 "#;
 
 /// Runs in the browser once the page has loaded: checks that every pattern shows both panels

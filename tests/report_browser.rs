@@ -140,7 +140,20 @@ fn every_pattern_shows_both_panels_and_every_chart_renders() {
         .iter()
         .map(|e| e["charts"].as_array().map_or(0, Vec::len))
         .sum();
-    let charts = usize::try_from(pattern_charts).expect("count") + experiment_charts;
+    // One bar chart per workload against the ecosystem (the switch experiment's, and any
+    // criterion `*_peers` group already measured on this machine).
+    let ecosystem_charts = report["ecosystem"]["workloads"]
+        .as_array()
+        .expect("ecosystem workloads")
+        .iter()
+        .filter(|w| w["chart"].as_bool() == Some(true))
+        .count();
+    assert!(
+        ecosystem_charts >= 3,
+        "the switch experiment's channel and medium tables"
+    );
+    let charts =
+        usize::try_from(pattern_charts).expect("count") + experiment_charts + ecosystem_charts;
     assert!(pattern_charts > 0, "the pause checks measured figures");
     assert!(
         experiment_charts >= experiments.len(),

@@ -23,27 +23,36 @@ pub(crate) struct Bar {
     pub(crate) class: &'static str,
 }
 
-/// A horizontal bar chart of one figure across the implementations.
+/// A horizontal bar chart of one figure across the implementations. Long labels widen the
+/// chart to the left rather than run off its edge.
 pub(crate) fn bars(title: &str, unit: &str, bars: &[Bar]) -> String {
     let row = 22.0;
     let h = TOP + row * bars.len() as f64 + 24.0;
+    // About 6.5 units per character of the 11 px label font.
+    let longest = bars
+        .iter()
+        .map(|b| b.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let left = LEFT.max(longest as f64 * 6.5 + 12.0);
+    let w = W + (left - LEFT);
     let max = bars
         .iter()
         .filter_map(|b| b.value)
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let scale = if max > 0.0 {
-        (W - LEFT - RIGHT - 60.0) / max
+        (w - left - RIGHT - 60.0 - unit.chars().count() as f64 * 6.5) / max
     } else {
         0.0
     };
-    let mut s = open(title, h);
+    let mut s = open(title, w, h);
     for (k, b) in bars.iter().enumerate() {
         let y = TOP + row * k as f64;
         let _ = write!(
             s,
             r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            LEFT - 6.0,
+            left - 6.0,
             y + 14.0,
             esc(&b.label)
         );
@@ -53,14 +62,14 @@ pub(crate) fn bars(title: &str, unit: &str, bars: &[Bar]) -> String {
                 let len = (v * scale).max(1.5);
                 let _ = write!(
                     s,
-                    r#"<rect class="bar {}" x="{LEFT:.1}" y="{:.1}" width="{len:.1}" height="{:.1}"><title>{}: {} {}</title></rect><text class="value" x="{:.1}" y="{:.1}">{} {}</text>"#,
+                    r#"<rect class="bar {}" x="{left:.1}" y="{:.1}" width="{len:.1}" height="{:.1}"><title>{}: {} {}</title></rect><text class="value" x="{:.1}" y="{:.1}">{} {}</text>"#,
                     b.class,
                     y + 3.0,
                     row - 6.0,
                     esc(&b.label),
                     number(v),
                     esc(unit),
-                    LEFT + len + 4.0,
+                    left + len + 4.0,
                     y + 14.0,
                     number(v),
                     esc(unit)
@@ -70,7 +79,7 @@ pub(crate) fn bars(title: &str, unit: &str, bars: &[Bar]) -> String {
                 let _ = write!(
                     s,
                     r#"<text class="missing" x="{:.1}" y="{:.1}">not measured</text>"#,
-                    LEFT + 2.0,
+                    left + 2.0,
                     y + 14.0
                 );
             }
@@ -152,7 +161,7 @@ pub(crate) fn lines(
     let px = |x: f64| LEFT_AXIS + (tx(x) - x_min) / (x_max - x_min) * (W - LEFT_AXIS - RIGHT);
     let py = |y: f64| plot_bottom - (ty(y) - y_min) / (y_max - y_min) * (plot_bottom - plot_top);
 
-    let mut s = open(title, h);
+    let mut s = open(title, W, h);
     // Axes, and a tick at each N measured and at the top of the y range.
     let _ = write!(
         s,
@@ -260,14 +269,14 @@ pub(crate) fn lines(
     s
 }
 
-fn open(title: &str, h: f64) -> String {
+fn open(title: &str, w: f64, h: f64) -> String {
     let shown: String = if title.chars().count() > TITLE_CHARS {
         title.chars().take(TITLE_CHARS - 1).chain(['…']).collect()
     } else {
         title.to_owned()
     };
     format!(
-        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {h:.0}" width="{W}" height="{h:.0}" role="img" aria-label="{t}"><title>{t}</title><text class="title" x="8" y="16">{}</text>"#,
+        r#"<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" role="img" aria-label="{t}"><title>{t}</title><text class="title" x="8" y="16">{}</text>"#,
         esc(&shown),
         t = esc(title)
     )

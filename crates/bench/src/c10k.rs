@@ -12,7 +12,8 @@
 //! - *memory per connection*: the server's VmRSS once every client has connected and completed one
 //!   echo (so every handler exists and has run), minus its VmRSS before the first connection,
 //!   divided by the clients. Socket buffers live in the kernel and are not in VmRSS.
-//! - *throughput*: all clients then run `echoes` round trips each, all at once; echoes completed
+//! - *throughput*: all clients then run round trips, all at once, for a fixed time (`phase`; at
+//!   most `echoes` each), each finishing the one it has started; echoes completed
 //!   divided by the wall time from the start of that phase to the last client's last echo.
 //! - *latency*: each round trip (write `message` bytes, read them all back) timed on its client;
 //!   p50 and p99 over all of them. The loop is closed (each client sends its next echo as soon as
@@ -45,8 +46,11 @@ use crate::{Chart, Error, Experiment, Point, Scale, Series, Style, proc};
 pub struct Load {
     /// Concurrent connections.
     pub clients: usize,
-    /// Round trips per client in the measured phase.
+    /// Round trips per client in the measured phase, at most.
     pub echoes: usize,
+    /// How long each client starts round trips in the measured phase; `None`: until it has
+    /// done `echoes`. A time, not a count, so a short run and a long one measure alike.
+    pub phase: Option<Duration>,
     /// Bytes per echo.
     pub message: usize,
     /// Connections opened at most at once.
@@ -67,6 +71,7 @@ impl Load {
         Load {
             clients,
             echoes,
+            phase: None,
             message: 64,
             connect_batch: 100,
             deadline: Duration::from_secs(30)
@@ -300,7 +305,7 @@ async fn drive(
     let kstack = proc::kernel_stack_kib()?.saturating_sub(kstack_base);
     sample.kernel_stack_kib_per_conn = kstack as f64 / load.clients.max(1) as f64;
     // Phase 2: every client runs its echoes, all at once.
-    let echoes = load.echoes;
+    let (echoes, phase) = (load.echoes, load.phase);
     let start = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     for (c, mut s) in streams {
@@ -308,6 +313,9 @@ async fn drive(
             // Capped: `echoes` is the caller's, and a vector grows by itself past this.
             let mut lat = Vec::with_capacity(echoes.min(1 << 16));
             for e in 1..=echoes {
+                if phase.is_some_and(|p| start.elapsed() >= p) {
+                    break;
+                }
                 let t = Instant::now();
                 echo_once(&mut s, c, e, len).await?;
                 lat.push(t.elapsed().as_secs_f64() * 1e6);
@@ -451,9 +459,9 @@ async fn async_server(listener: tokio::net::TcpListener) {
     }
 }
 
-/// Runs the experiment: 50 / 200 clients (quick, 50 echoes each) or 1,000 / 5,000 / 10,000
-/// (full, 20 echoes each), 3 runs per point, against a server started from
-/// `std::env::current_exe()`.
+/// Runs the experiment: 200 / 1,000 clients (quick, echoing for 1 s) or 1,000 / 5,000 / 10,000
+/// (full, 2 s), 3 runs per point, against a server started from `std::env::current_exe()`.
+/// Both include 1,000 clients, so a quick figure can be read against a full one.
 ///
 /// ```no_run
 /// // no_run: re-executes the current binary, which must call child_main (a doc test does not).
@@ -461,12 +469,20 @@ async fn async_server(listener: tokio::net::TcpListener) {
 /// ```
 pub fn run(scale: Scale, progress: &mut dyn FnMut(&str)) -> Result<Experiment, Error> {
     let exe = std::env::current_exe().map_err(Error::io("finding the current executable"))?;
-    let (ns, echoes): (&[usize], usize) = match scale {
-        Scale::Quick => (&[50, 200], 50),
-        Scale::Full => (&[1_000, 5_000, 10_000], 20),
+    let (ns, phase): (&[usize], u64) = match scale {
+        Scale::Quick => (&[200, 1_000], 1),
+        Scale::Full => (&[1_000, 5_000, 10_000], 2),
     };
-    run_with(&exe, ns, echoes, 3, progress)
+    // The count only bounds the phase: no client gets near it in that time.
+    let load = |n| Load {
+        phase: Some(Duration::from_secs(phase)),
+        ..Load::new(n, MAX_ECHOES)
+    };
+    run_loads(&exe, ns, &load, 3, progress)
 }
+
+/// Round trips per client at most when the phase is timed.
+const MAX_ECHOES: usize = 100_000;
 
 /// The experiment at the given client counts, `echoes` round trips per client, `repeats` runs
 /// (each with a fresh server) per point, servers started from `exe` (see [`measure`]). Each figure
@@ -482,6 +498,17 @@ pub fn run_with(
     exe: &Path,
     ns: &[usize],
     echoes: usize,
+    repeats: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Experiment, Error> {
+    run_loads(exe, ns, &|n| Load::new(n, echoes), repeats, progress)
+}
+
+/// The experiment with the load `load(n)` at each client count.
+fn run_loads(
+    exe: &Path,
+    ns: &[usize],
+    load: &dyn Fn(usize) -> Load,
     repeats: usize,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Experiment, Error> {
@@ -507,7 +534,7 @@ pub fn run_with(
             for run in 1..=repeats {
                 progress(&format!("c10k {style} {n} clients, run {run} of {repeats}"));
                 // A failed run (limit, deadline, server error) is recorded, never fatal to the rest.
-                match measure(exe, style, &Load::new(n, echoes)) {
+                match measure(exe, style, &load(n)) {
                     Ok(s) if s.failure.is_none() => ok.push(s),
                     Ok(s) => failures.push(s.failure.unwrap_or_default()),
                     Err(e @ Error::EchoMismatch { .. }) => return Err(e),
@@ -617,5 +644,6 @@ pub fn run_with(
         claim: "Fire up a thread per connection and your computer will grind to a halt at 10,000 connections.".into(),
         charts,
         notes,
+        peers: Vec::new(),
     })
 }

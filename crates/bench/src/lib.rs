@@ -34,8 +34,10 @@ pub mod switch;
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// How much to measure: `Quick` keeps every experiment together to a few seconds, `Full` uses
-/// the issue's N (1k/10k/50k idle units, 1k/5k/10k clients) and takes minutes at most.
+/// How much to measure: `Quick` runs each experiment at fewer N and for less time (under half a
+/// minute in all), `Full` uses the issue's N (1k/10k/50k idle units, 1k/5k/10k clients) and
+/// takes a few minutes. Each figure is measured for a *time*, not a count, and both scales share
+/// some N, so a quick figure reads like the full one at the same N.
 ///
 /// ```
 /// assert_ne!(bothways_bench::Scale::Quick, bothways_bench::Scale::Full);
@@ -127,12 +129,90 @@ pub struct Chart {
     pub series: Vec<Series>,
 }
 
+/// A column of a [`Peers`] table: a measured figure, or a ratio of two.
+///
+/// ```
+/// let c = bothways_bench::Column::ratio("÷ crossbeam-channel");
+/// assert!(c.is_ratio);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// The header, with the unit: "ns per hop", "÷ crossbeam-channel".
+    pub name: String,
+    /// Whether the values are ratios (shown as "1.23×").
+    pub is_ratio: bool,
+}
+
+impl Column {
+    /// A measured figure; `name` carries its unit.
+    ///
+    /// ```
+    /// assert!(!bothways_bench::Column::figure("ns per hop").is_ratio);
+    /// ```
+    pub fn figure(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            is_ratio: false,
+        }
+    }
+
+    /// A ratio of two figures; `name` says which ("÷ crossbeam-channel").
+    ///
+    /// ```
+    /// assert_eq!(bothways_bench::Column::ratio("÷ x").name, "÷ x");
+    /// ```
+    pub fn ratio(name: &str) -> Column {
+        Column {
+            name: name.into(),
+            is_ratio: true,
+        }
+    }
+}
+
+/// One row of a [`Peers`] table: bothways' own way of doing the work, or a crate a user would
+/// pick instead.
+///
+/// ```
+/// use bothways_bench::{Peer, Style};
+/// let p = Peer { name: "flume".into(), style: Style::Threads, bothways: false, values: vec![Some(1.0)] };
+/// assert!(!p.bothways);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peer {
+    /// What was measured: a crate, or one of bothways' own.
+    pub name: String,
+    /// The style it works in.
+    pub style: Style,
+    /// Whether it is bothways' own (or the crate bothways uses) rather than a peer.
+    pub bothways: bool,
+    /// One value per column; `None` where it was not measured.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A workload measured against the ecosystem within an experiment: one row per implementation,
+/// the first column the figure the report charts.
+///
+/// ```
+/// use bothways_bench::{Column, Peers};
+/// let t = Peers { workload: "w".into(), columns: vec![Column::figure("ns")], rows: vec![] };
+/// assert_eq!(t.columns.len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Peers {
+    /// What every row does, e.g. "Token ring of 128 threads through a bounded(1) channel".
+    pub workload: String,
+    /// The columns; the first is a figure.
+    pub columns: Vec<Column>,
+    /// The rows, bothways' first.
+    pub rows: Vec<Peer>,
+}
+
 /// One experiment's result: the claim it tests, its charts, and findings in words computed from
-/// the measured values.
+/// the measured values; `peers` holds its workloads measured against other crates, if any.
 ///
 /// ```
 /// let e = bothways_bench::Experiment {
-///     id: "x", title: "t".into(), claim: "c".into(), charts: vec![], notes: vec![],
+///     id: "x", title: "t".into(), claim: "c".into(), charts: vec![], notes: vec![], peers: vec![],
 /// };
 /// assert_eq!(e.id, "x");
 /// ```
@@ -148,6 +228,9 @@ pub struct Experiment {
     pub charts: Vec<Chart>,
     /// Findings in words, derived from the measured values.
     pub notes: Vec<String>,
+    /// Workloads measured against the crates a user would pick instead (for the report's
+    /// "against the ecosystem" section).
+    pub peers: Vec<Peers>,
 }
 
 /// Everything that can stop an experiment; each variant says what failed.

@@ -534,5 +534,6 @@ pub fn run_with(
         claim: "A thread's stack is megabytes while a task is kilobytes, so threads run out of memory long before tasks do.".into(),
         charts: vec![rss, vm],
         notes,
+        peers: Vec::new(),
     })
 }

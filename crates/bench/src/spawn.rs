@@ -2,19 +2,21 @@
 //! thread.
 //!
 //! Timed exactly: spawning `n` units with an empty body, then joining (thread) or awaiting (task)
-//! all `n`, divided by `n`; the median of several such batches. Threads come from
+//! all `n`, divided by `n`; the median of the batches run within a fixed time (at least five),
+//! so a quick run and a full one measure alike and differ only in how long they look. Threads come from
 //! `std::thread::spawn` (Rust's default 2 MiB stack), tasks from `tokio::spawn` called on a runtime
 //! worker (so they land in that worker's local queue, as a server's would).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::{Chart, Error, Experiment, Scale, Series, Style};
 
 /// One measured variant.
 ///
 /// ```
+/// use std::time::Duration;
 /// use bothways_bench::spawn::{per_spawn_us, Variant};
-/// assert!(per_spawn_us(Variant::Threads, 2, 10).unwrap() > 0.0);
+/// assert!(per_spawn_us(Variant::Threads, 2, Duration::from_millis(2)).unwrap() > 0.0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
@@ -44,20 +46,20 @@ impl Variant {
 }
 
 /// The median time, in µs, of one spawn + join of an empty body, when `n` are spawned before any
-/// is joined; `total` spawns per measurement, split into batches of `n` (at least 5 batches).
+/// is joined: batches of `n` until `budget` has passed (at least 5 batches).
 ///
 /// ```
+/// use std::time::Duration;
 /// use bothways_bench::spawn::{per_spawn_us, Variant};
-/// let us = per_spawn_us(Variant::CurrentThread, 10, 100).unwrap();
+/// let us = per_spawn_us(Variant::CurrentThread, 10, Duration::from_millis(2)).unwrap();
 /// assert!(us > 0.0 && us.is_finite());
 /// ```
-pub fn per_spawn_us(variant: Variant, n: u64, total: u64) -> Result<f64, Error> {
+pub fn per_spawn_us(variant: Variant, n: u64, budget: Duration) -> Result<f64, Error> {
     let n = n.max(1);
-    let batches = (total / n).max(5);
     let mut samples = match variant {
-        Variant::Threads => threads(n, batches)?,
-        Variant::CurrentThread => tasks(crate::runtime(false)?, false, n, batches)?,
-        Variant::MultiThread => tasks(crate::runtime(true)?, true, n, batches)?,
+        Variant::Threads => threads(n, budget)?,
+        Variant::CurrentThread => tasks(crate::runtime(false)?, false, n, budget)?,
+        Variant::MultiThread => tasks(crate::runtime(true)?, true, n, budget)?,
     };
     samples.sort_by(f64::total_cmp);
     // Both measuring loops push one sample per batch or return an error, and batches >= 5, so
@@ -65,10 +67,16 @@ pub fn per_spawn_us(variant: Variant, n: u64, total: u64) -> Result<f64, Error> 
     Ok(samples[samples.len() / 2])
 }
 
-fn threads(n: u64, batches: u64) -> Result<Vec<f64>, Error> {
+/// Whether to run another batch: fewer than five so far, or `budget` not yet spent.
+fn more(samples: &[f64], began: Instant, budget: Duration) -> bool {
+    samples.len() < 5 || began.elapsed() < budget
+}
+
+fn threads(n: u64, budget: Duration) -> Result<Vec<f64>, Error> {
     let mut samples = Vec::new();
     let mut handles = Vec::new();
-    for _ in 0..batches {
+    let began = Instant::now();
+    while more(&samples, began, budget) {
         let start = Instant::now();
         for _ in 0..n {
             // Builder rather than thread::spawn: a failed spawn is an error, not a panic.
@@ -91,12 +99,13 @@ fn tasks(
     rt: tokio::runtime::Runtime,
     on_worker: bool,
     n: u64,
-    batches: u64,
+    budget: Duration,
 ) -> Result<Vec<f64>, Error> {
     let measure = async move {
         let mut samples = Vec::new();
         let mut handles = Vec::new();
-        for _ in 0..batches {
+        let began = Instant::now();
+        while more(&samples, began, budget) {
             let start = Instant::now();
             for _ in 0..n {
                 handles.push(tokio::spawn(async {}));
@@ -122,29 +131,30 @@ fn tasks(
     }
 }
 
-/// Runs the experiment: N = units spawned before joining (1 … 1,000 quick, … 10,000 full).
+/// Runs the experiment: N = units spawned before joining (1 … 1,000 quick, … 10,000 full),
+/// batches for 50 ms per point (quick) or 500 ms (full).
 ///
 /// ```
 /// let e = bothways_bench::spawn::run(bothways_bench::Scale::Quick, &mut |_| {}).unwrap();
 /// assert_eq!(e.charts[0].series.len(), 3);
 /// ```
 pub fn run(scale: Scale, progress: &mut dyn FnMut(&str)) -> Result<Experiment, Error> {
-    let (ns, total): (&[u64], u64) = match scale {
-        Scale::Quick => (&[1, 100, 1_000], 1_000),
-        Scale::Full => (&[1, 10, 100, 1_000, 10_000], 20_000),
+    let (ns, budget): (&[u64], u64) = match scale {
+        Scale::Quick => (&[1, 100, 1_000], 50),
+        Scale::Full => (&[1, 10, 100, 1_000, 10_000], 500),
     };
-    run_with(ns, total, progress)
+    run_with(ns, Duration::from_millis(budget), progress)
 }
 
-/// The experiment at the given N, `total` spawns per point (see [`per_spawn_us`]).
+/// The experiment at the given N, batches for `budget` per point (see [`per_spawn_us`]).
 ///
 /// ```
-/// let e = bothways_bench::spawn::run_with(&[1, 10], 20, &mut |_| {}).unwrap();
+/// let e = bothways_bench::spawn::run_with(&[1, 10], std::time::Duration::from_millis(2), &mut |_| {}).unwrap();
 /// assert_eq!(e.charts[0].series[0].points.len(), 2);
 /// ```
 pub fn run_with(
     ns: &[u64],
-    total: u64,
+    budget: Duration,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Experiment, Error> {
     let mut series = Vec::new();
@@ -158,7 +168,7 @@ pub fn run_with(
             progress(&format!("spawn {} n={n}", variant.label()));
             // A failed point (e.g. a thread the kernel refuses) is a missing value with the
             // error as its note; the other points stand.
-            points.push(crate::point(n, per_spawn_us(variant, n, total), None));
+            points.push(crate::point(n, per_spawn_us(variant, n, budget), None));
         }
         series.push(Series {
             style: variant.style(),
@@ -193,5 +203,6 @@ pub fn run_with(
         claim: "Spawning a thread is a system call and a new stack, spawning a task is an allocation: tasks are far cheaper to start.".into(),
         charts: vec![chart],
         notes,
+        peers: Vec::new(),
     })
 }

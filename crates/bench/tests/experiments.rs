@@ -2,6 +2,7 @@
 //! per N, both styles present. Not speed: no figure is compared with a target.
 
 use std::path::Path;
+use std::time::Duration;
 
 use bothways_bench::{Experiment, Style, memory, spawn, switch};
 
@@ -43,7 +44,7 @@ fn assert_sane(e: &Experiment, ns: &[u64]) {
 #[test]
 fn spawn_measures_every_variant_at_every_n() {
     let mut messages = 0;
-    let e = spawn::run_with(&[1, 10], 40, &mut |_| messages += 1).unwrap();
+    let e = spawn::run_with(&[1, 10], Duration::from_millis(5), &mut |_| messages += 1).unwrap();
     assert_eq!(e.id, "spawn");
     assert_sane(&e, &[1, 10]);
     assert_eq!(e.charts[0].series.len(), 3);
@@ -98,10 +99,48 @@ fn unknown_child_role_fails_cleanly() {
 
 #[test]
 fn switch_rings_pass_the_token_in_every_medium() {
-    let e = switch::run_with(&[2, 8], 400, 3, &mut |_| {}).unwrap();
+    let e = switch::run_with(&[2, 8], Duration::from_millis(10), 3, &mut |_| {}).unwrap();
     assert_eq!(e.id, "switch");
     assert_sane(&e, &[2, 8]);
-    assert_eq!(e.charts.len(), 2, "pipe and channel");
+    assert_eq!(e.charts.len(), 3, "pipe, socketpair and channel");
+    // Against the ecosystem: pipes against socketpairs, and a table per style of channel, at
+    // the largest N up to 128.
+    let workloads: Vec<&str> = e.peers.iter().map(|p| p.workload.as_str()).collect();
+    assert_eq!(workloads.len(), 3, "{workloads:?}");
+    assert!(
+        workloads
+            .iter()
+            .all(|w| w.starts_with("Token ring of 8 ") || w.starts_with("Token ring of 8:")),
+        "{workloads:?}"
+    );
+    let crates: Vec<&str> = e.peers[1..]
+        .iter()
+        .flat_map(|p| p.rows.iter().map(|r| r.name.as_str()))
+        .collect();
+    assert_eq!(
+        crates,
+        [
+            "crossbeam-channel",
+            "std mpsc",
+            "flume",
+            "async-channel",
+            "tokio mpsc",
+            "flume"
+        ]
+    );
+    for table in &e.peers {
+        assert!(table.rows.iter().any(|r| r.bothways), "{}", table.workload);
+        for row in &table.rows {
+            assert_eq!(row.values.len(), table.columns.len(), "{}", row.name);
+            // The first column is measured on every row; a ratio may have nothing to divide.
+            assert!(
+                row.values[0].is_some_and(|v| v > 0.0),
+                "{}: {:?}",
+                row.name,
+                row.values
+            );
+        }
+    }
 }
 
 #[test]
