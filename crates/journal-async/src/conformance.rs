@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ use bothways_spec::journal::{
 };
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle as Task;
+use tokio_util::sync::CancellationToken;
 
 use crate::{Durability, Error, Journal, Options, Subscription, tcp};
 
@@ -108,16 +110,35 @@ pub fn to_spec(e: Error) -> Spec {
         Error::SequenceExhausted { .. } => Spec::SequenceExhausted,
         Error::Failed { message } => Spec::Failed(message),
         Error::Io(e) => Spec::Failed(e.to_string()),
+        Error::Listener { source } => Spec::Other(source.to_string()),
         Error::Closed => Spec::Closed,
     }
 }
 
-/// An open journal and the runtime it runs on, shared with the TCP server the suite may start
+/// An open journal and the runtime it runs on, shared with the TCP servers the suite may start
 /// for it.
 #[derive(Debug)]
 pub struct Opened {
     runtime: Arc<Runtime>,
     journal: Arc<Journal>,
+    servers: Mutex<Vec<Server>>,
+}
+
+/// A TCP server the suite started: the token that shuts it down, and its task.
+type Server = (CancellationToken, Task<Result<(), Error>>);
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        // The servers are told to stop, not waited for: each ends once its clients are gone.
+        for (shutdown, _) in self
+            .servers
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            shutdown.cancel();
+        }
+    }
 }
 
 /// A subscription and the runtime it is awaited on.
@@ -154,6 +175,7 @@ impl JournalSpec for Conformance {
         Ok(Opened {
             runtime: Arc::clone(&self.runtime),
             journal: Arc::new(journal),
+            servers: Mutex::default(),
         })
     }
 
@@ -215,16 +237,42 @@ impl SpecJournal for Opened {
         stall_limit: Duration,
     ) -> Result<(), Spec> {
         let journal = Arc::clone(&self.journal);
-        // Async: the accept loop is a task on the journal's runtime, dropped with it; tokio
-        // takes the std listener once it is non-blocking, inside the runtime.
+        // Async: the accept loop is a task on the journal's runtime, until `stop_tcp` or drop
+        // (or the runtime's end); tokio takes the std listener once it is non-blocking, inside
+        // the runtime.
         listener
             .set_nonblocking(true)
             .map_err(|e| to_spec(e.into()))?;
         let _guard = self.runtime.enter();
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|e| to_spec(e.into()))?;
-        self.runtime
-            .spawn(tcp::serve_with(journal, listener, stall_limit));
+        let shutdown = CancellationToken::new();
+        let server = self.runtime.spawn(tcp::serve_until(
+            journal,
+            listener,
+            stall_limit,
+            shutdown.clone(),
+        ));
+        self.servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((shutdown, server));
+        Ok(())
+    }
+
+    fn stop_tcp(&self) -> Result<(), Spec> {
+        let servers =
+            std::mem::take(&mut *self.servers.lock().unwrap_or_else(PoisonError::into_inner));
+        // All told first, then waited for: they let their clients go side by side.
+        for (shutdown, _) in &servers {
+            shutdown.cancel();
+        }
+        for (_, server) in servers {
+            self.runtime
+                .block_on(server)
+                .map_err(|e| Spec::Other(format!("the TCP server's task: {e}")))?
+                .map_err(to_spec)?;
+        }
         Ok(())
     }
 }

@@ -56,6 +56,13 @@ pub enum Error {
     /// The journal was closed.
     #[error("the journal is closed")]
     Closed,
+    /// The TCP server's listener failed in a way accepting again cannot mend — it is closed,
+    /// not listening or not a socket (EBADF, EINVAL, ENOTSOCK…): [`crate::tcp::serve`] ends.
+    #[error("the TCP listener failed: {source}")]
+    Listener {
+        /// The error `accept` returned.
+        source: std::io::Error,
+    },
 }
 
 impl Error {

@@ -10,6 +10,8 @@ use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
 use bothways_wire::{FrameDecoder, frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 use crate::{Error, Event, Journal};
 
@@ -17,9 +19,11 @@ use crate::{Error, Event, Journal};
 /// start, or take nothing while a frame waits for it. Past it the client is disconnected.
 pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 
-/// Accepts clients on `listener` forever, each on a task of its own that subscribes for it
-/// and sends it frames; a client that stalls for [`STALL_LIMIT`] is disconnected. Returns
-/// when `accept` fails.
+/// Accepts clients on `listener` until the listener itself fails, each on a task of its own
+/// that subscribes for it and sends it frames; a client that stalls for [`STALL_LIMIT`] is
+/// disconnected. An `accept` that fails for one connection's sake, or for want of resources
+/// (no file descriptor left, say), is tried again: [`serve_with`] says when. [`serve_until`]
+/// can also be shut down from outside.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -51,6 +55,23 @@ pub async fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), E
 /// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
 /// the task would stay parked on the full socket.
 ///
+/// # When `accept` fails
+///
+/// An error that is one connection's — ECONNABORTED (the client left before it was accepted),
+/// ECONNRESET, EINTR, or a network error Linux hands on from the pending connection (ENETDOWN,
+/// ENETUNREACH, EHOSTUNREACH, EPERM from a firewall) — is followed by the next `accept` at
+/// once. One that is a want of resources — EMFILE or ENFILE (no file descriptor left in the
+/// process or the system), ENOBUFS, ENOMEM — is followed by a pause, then the next `accept`:
+/// 10 ms, doubling with each such failure in a row up to 1 s, back to 10 ms once a client is
+/// accepted. Meanwhile the connections that could not be taken wait in the listener's queue,
+/// and are served once descriptors are free again. Each failure is a `tracing` warning. Any
+/// other error means the listener itself is unusable (EBADF, EINVAL, ENOTSOCK: closed, not
+/// listening, not a socket): the clients are let go as on shutdown ([`serve_until`]), and
+/// [`Error::Listener`] is returned. Nothing else ends the server.
+///
+/// Async: dropping its future (aborting its task, or ending its runtime) ends it too, and lets
+/// its clients go.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
@@ -72,16 +93,145 @@ pub async fn serve_with(
     listener: TcpListener,
     stall_limit: Duration,
 ) -> Result<(), Error> {
+    serve_until(journal, listener, stall_limit, CancellationToken::new()).await
+}
+
+/// [`serve_with`], until `shutdown` is cancelled. Then it accepts no one more: it closes the
+/// listener, so a new connection is refused. Every client's task ends where it waits — for
+/// the client's subscribe frame, for an event, or for room in the client's socket — sending
+/// nothing more (a frame under way is cut short), and closes its socket: the client sees its
+/// connection end. `serve_until` returns `Ok(())` once those tasks are gone. The journal
+/// stays open.
+///
+/// Async: the accept waits on the token as well, and every client's task is aborted where it
+/// waits, so all of this is at once.
+///
+/// ```
+/// use std::sync::Arc;
+/// use bothways_journal_async::{Error, Journal, Options, tcp};
+/// use tokio_util::sync::CancellationToken;
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let dir = tempfile::tempdir()?;
+/// let journal = Arc::new(Journal::open(dir.path().join("events"), Options::default()).await?);
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let shutdown = CancellationToken::new();
+/// let server = tokio::spawn(tcp::serve_until(
+///     Arc::clone(&journal),
+///     listener,
+///     tcp::STALL_LIMIT,
+///     shutdown.clone(),
+/// ));
+/// let mut client = tcp::Client::connect(addr, 1).await?;
+/// journal.append(b"one").await?;
+/// assert_eq!(client.recv().await?.payload, b"one");
+/// shutdown.cancel();
+/// server.await??;
+/// assert!(matches!(client.recv().await, Err(Error::Closed)));
+/// journal.append(b"two").await?; // the journal goes on
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub async fn serve_until(
+    journal: Arc<Journal>,
+    listener: TcpListener,
+    stall_limit: Duration,
+    shutdown: CancellationToken,
+) -> Result<(), Error> {
     if stall_limit.is_zero() {
         return Err(zero_limit().into());
     }
-    loop {
-        let (stream, _) = listener.accept().await?;
+    let mut clients = JoinSet::new();
+    let mut pause = FIRST_PAUSE;
+    let ended = loop {
+        let accepted = tokio::select! {
+            // Shutdown first: once it is asked for, no one more is accepted.
+            biased;
+            () = shutdown.cancelled() => break Ok(()),
+            // A `JoinSet` keeps what a finished task returned until it is joined: each client's
+            // is taken as it ends.
+            Some(_) = clients.join_next(), if !clients.is_empty() => continue,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(e) => match retry(&e) {
+                Retry::Now => {
+                    tracing::warn!(error = %e, "accept failed; accepting the next client");
+                    continue;
+                }
+                Retry::AfterPause => {
+                    tracing::warn!(
+                        error = %e,
+                        pause_ms = pause.as_millis() as u64,
+                        "accept failed for want of resources; accepting again after a pause"
+                    );
+                    tokio::select! {
+                        biased;
+                        () = shutdown.cancelled() => break Ok(()),
+                        () = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(LONGEST_PAUSE);
+                    continue;
+                }
+                Retry::Never => break Err(Error::Listener { source: e }),
+            },
+        };
+        pause = FIRST_PAUSE;
         let journal = Arc::clone(&journal);
         // Async: one task per client, parked on its subscription or its socket.
-        tokio::spawn(async move {
+        clients.spawn(async move {
             let _ = serve_one(&journal, stream, stall_limit).await;
         });
+    };
+    drop(listener);
+    // Async: aborting a task drops its future wherever it waits, and the client's socket with
+    // it; the same happens if this future is dropped, as a `JoinSet` aborts its tasks on drop.
+    clients.shutdown().await;
+    ended
+}
+
+/// The first pause after an `accept` that failed for want of resources. Without one the loop
+/// would spin: the connection that could not be taken keeps the listener ready, so the next
+/// `accept` is woken at once and fails the same way. It doubles with each failure in a row, so
+/// that a moment's shortage costs a client 10 ms and a long one costs one try (and one
+/// warning) a second: tokio's own `TcpListener` leaves this to its caller; Go's `net/http`
+/// waits 5 ms doubling to 1 s, and hyper's and axum's accept loops 1 s.
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause between two `accept`s that fail for want of resources.
+const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+/// What an `accept` that failed calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// One connection's error, gone with it: accept the next at once.
+    Now,
+    /// The process or the system is short of resources: accept again after a pause.
+    AfterPause,
+    /// The listener itself is unusable.
+    Never,
+}
+
+/// The numbers of EMFILE, ENFILE and ENOBUFS, the want of resources std does not map to an
+/// `io::ErrorKind` (it maps ENOMEM to `OutOfMemory`) nor exports; the `libc` crate would, but
+/// three constants do not call for a dependency. EMFILE and ENFILE are the same on every Unix.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const ENOBUFS: i32 = 105;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const ENOBUFS: i32 = 55; // macOS and the BSDs
+
+/// Sorts an `accept` error: see "When `accept` fails" on [`serve_with`].
+fn retry(e: &io::Error) -> Retry {
+    use io::ErrorKind::*;
+    match e.kind() {
+        ConnectionAborted | ConnectionReset | Interrupted | NetworkDown | NetworkUnreachable
+        | HostUnreachable | PermissionDenied => Retry::Now,
+        OutOfMemory => Retry::AfterPause,
+        _ if matches!(e.raw_os_error(), Some(EMFILE | ENFILE | ENOBUFS)) => Retry::AfterPause,
+        _ => Retry::Never,
     }
 }
 
@@ -273,5 +423,35 @@ impl Client {
                 self.pending.push_back(frame);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How `accept` errors are sorted; the three told by their numbers alone are checked
+    //! against the system's own words for them.
+
+    use super::*;
+
+    #[test]
+    fn accept_errors_are_sorted() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        for (code, words) in [
+            (EMFILE, "Too many open files ("),
+            (ENFILE, "Too many open files in system"),
+            (ENOBUFS, "No buffer space available"),
+        ] {
+            let e = io::Error::from_raw_os_error(code);
+            assert!(e.to_string().starts_with(words), "{code}: {e}");
+        }
+        for code in [EMFILE, ENFILE, ENOBUFS] {
+            let e = io::Error::from_raw_os_error(code);
+            assert_eq!(retry(&e), Retry::AfterPause, "{e}");
+        }
+        let kind = |kind: io::ErrorKind| retry(&kind.into());
+        assert_eq!(kind(io::ErrorKind::OutOfMemory), Retry::AfterPause);
+        assert_eq!(kind(io::ErrorKind::ConnectionAborted), Retry::Now);
+        // EINVAL: the socket is not listening.
+        assert_eq!(kind(io::ErrorKind::InvalidInput), Retry::Never);
     }
 }

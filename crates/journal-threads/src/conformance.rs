@@ -4,8 +4,8 @@
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::thread;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bothways_journal_format::Storage;
@@ -57,20 +57,34 @@ pub fn to_spec(e: Error) -> Spec {
         Error::SequenceExhausted { .. } => Spec::SequenceExhausted,
         Error::Failed { message } => Spec::Failed(message),
         Error::Io(e) => Spec::Failed(e.to_string()),
+        Error::Listener { source } => Spec::Other(source.to_string()),
         Error::Closed => Spec::Closed,
     }
 }
 
-/// An open journal, shared with the TCP server the suite may start for it.
+/// An open journal, shared with the TCP servers the suite may start for it.
 #[derive(Debug)]
 pub struct Opened {
     journal: Arc<Journal>,
+    servers: Mutex<Vec<Server>>,
 }
+
+/// A TCP server the suite started: how to stop it, and its thread.
+type Server = (tcp::Stop, JoinHandle<Result<(), Error>>);
 
 impl Drop for Opened {
     fn drop(&mut self) {
         // Threads: a TCP server thread may still hold the journal, so dropping this handle
-        // would not drop (and so close) it; closing twice is harmless.
+        // would not drop (and so close) it; closing twice is harmless. The servers are told
+        // to stop, not waited for: each ends once its clients are gone.
+        for (stop, _) in self
+            .servers
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            stop.stop();
+        }
         let _ = self.journal.close();
     }
 }
@@ -98,6 +112,7 @@ impl JournalSpec for Conformance {
         let journal = Journal::open_on(storage, path, options).map_err(to_spec)?;
         Ok(Opened {
             journal: Arc::new(journal),
+            servers: Mutex::default(),
         })
     }
 
@@ -144,13 +159,36 @@ impl SpecJournal for Opened {
 
     fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Spec> {
         let journal = Arc::clone(&self.journal);
-        // Threads: the accept loop blocks a thread of its own; it ends with the process, as
-        // `serve` runs until `accept` fails.
-        thread::Builder::new()
+        let stop = tcp::Stop::new();
+        // Threads: the accept loop runs on a thread of its own, until `stop_tcp` or drop.
+        let server = thread::Builder::new()
             .name("journal-tcp".into())
-            .spawn(move || tcp::serve_with(journal, listener, stall_limit))
-            .map(drop)
-            .map_err(|e| to_spec(e.into()))
+            .spawn({
+                let stop = stop.clone();
+                move || tcp::serve_until(journal, listener, stall_limit, stop)
+            })
+            .map_err(|e| to_spec(e.into()))?;
+        self.servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((stop, server));
+        Ok(())
+    }
+
+    fn stop_tcp(&self) -> Result<(), Spec> {
+        let servers =
+            std::mem::take(&mut *self.servers.lock().unwrap_or_else(PoisonError::into_inner));
+        // All told first, then waited for: they let their clients go side by side.
+        for (stop, _) in &servers {
+            stop.stop();
+        }
+        for (_, server) in servers {
+            server
+                .join()
+                .map_err(|_| Spec::Other("the TCP server panicked".into()))?
+                .map_err(to_spec)?;
+        }
+        Ok(())
     }
 }
 

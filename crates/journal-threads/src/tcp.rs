@@ -2,9 +2,9 @@
 //! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::Arc;
-use std::thread;
+use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bothways_journal_format::wire::{self, MAX_FRAME, ServerMessage};
@@ -21,9 +21,15 @@ pub const STALL_LIMIT: Duration = Duration::from_secs(30);
 /// subscription and its socket at once.
 const HANG_UP_CHECK: Duration = Duration::from_millis(500);
 
-/// Accepts clients on `listener` forever, each on a thread of its own that subscribes for it
-/// and sends it frames; a client that stalls for [`STALL_LIMIT`] is disconnected. Returns
-/// when `accept` fails.
+/// Threads: how long the accept loop waits between two looks at its listener while no one
+/// connects (see [`serve_until`]).
+const ACCEPT_POLL: Duration = Duration::from_millis(10);
+
+/// Accepts clients on `listener` until the listener itself fails, each on a thread of its own
+/// that subscribes for it and sends it frames; a client that stalls for [`STALL_LIMIT`] is
+/// disconnected. An `accept` that fails for one connection's sake, or for want of resources
+/// (no file descriptor left, say), is tried again: [`serve_with`] says when. [`serve_until`]
+/// can also be shut down from outside.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -52,6 +58,23 @@ pub fn serve(journal: Arc<Journal>, listener: TcpListener) -> Result<(), Error> 
 /// long as the server runs: its subscription is cut with `Lagged` once its queue fills, but
 /// the thread would stay blocked on the full socket.
 ///
+/// # When `accept` fails
+///
+/// An error that is one connection's — ECONNABORTED (the client left before it was accepted),
+/// ECONNRESET, EINTR, or a network error Linux hands on from the pending connection (ENETDOWN,
+/// ENETUNREACH, EHOSTUNREACH, EPERM from a firewall) — is followed by the next `accept` at
+/// once. One that is a want of resources — EMFILE or ENFILE (no file descriptor left in the
+/// process or the system), ENOBUFS, ENOMEM — is followed by a pause, then the next `accept`:
+/// 10 ms, doubling with each such failure in a row up to 1 s, back to 10 ms once a client is
+/// accepted. Meanwhile the connections that could not be taken wait in the listener's queue,
+/// and are served once descriptors are free again. Each failure is a `tracing` warning. Any
+/// other error means the listener itself is unusable (EBADF, EINVAL, ENOTSOCK: closed, not
+/// listening, not a socket): the clients are let go as on shutdown ([`serve_until`]), and
+/// [`Error::Listener`] is returned. Nothing else ends the server.
+///
+/// Threads: a thread that cannot be started for a client is a want of resources too: that
+/// client's connection is closed, with the same warning and pause.
+///
 /// ```
 /// use std::sync::Arc;
 /// use std::time::{Duration, Instant};
@@ -70,18 +93,216 @@ pub fn serve_with(
     listener: TcpListener,
     stall_limit: Duration,
 ) -> Result<(), Error> {
+    serve_until(journal, listener, stall_limit, Stop::new())
+}
+
+/// [`serve_with`], until `stop` is stopped ([`Stop::stop`]). Then it accepts no one more: it
+/// closes the listener, so a new connection is refused. Every client's thread ends where it
+/// waits — for the client's subscribe frame, for an event, or for room in the client's socket
+/// — sending nothing more (a frame under way is cut short), and closes its socket: the client
+/// sees its connection end. `serve_until` returns `Ok(())` once those threads are gone. The
+/// journal stays open.
+///
+/// Threads: none of them can wait on `stop` and on its socket or subscription at once. The
+/// listener does not block, and is looked at every 10 ms while no one connects (so a client
+/// that connects to an idle server may wait that long to be accepted); a client's socket is
+/// shut down, which wakes a thread blocked reading or writing it at once; a thread waiting
+/// for an event sees `stop` at its next look at the socket, within half a second (or half the
+/// stall limit if that is shorter).
+///
+/// ```
+/// use std::sync::Arc;
+/// use bothways_journal_threads::{Error, Journal, Options, tcp};
+/// let dir = tempfile::tempdir()?;
+/// let journal = Arc::new(Journal::open(dir.path().join("events"), Options::default())?);
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// let addr = listener.local_addr()?;
+/// let stop = tcp::Stop::new();
+/// let server = std::thread::spawn({
+///     let (journal, stop) = (Arc::clone(&journal), stop.clone());
+///     move || tcp::serve_until(journal, listener, tcp::STALL_LIMIT, stop)
+/// });
+/// let mut client = tcp::Client::connect(addr, 1)?;
+/// journal.append(b"one")?;
+/// assert_eq!(client.recv()?.payload, b"one");
+/// stop.stop();
+/// server.join().map_err(|_| "the server panicked")??;
+/// assert!(matches!(client.recv(), Err(Error::Closed)));
+/// journal.append(b"two")?; // the journal goes on
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn serve_until(
+    journal: Arc<Journal>,
+    listener: TcpListener,
+    stall_limit: Duration,
+    stop: Stop,
+) -> Result<(), Error> {
     if stall_limit.is_zero() {
         return Err(zero_limit().into());
     }
-    loop {
-        let (stream, _) = listener.accept()?;
-        let journal = Arc::clone(&journal);
+    // Threads: std can neither wait on a socket and a signal at once nor interrupt a blocked
+    // `accept`. It could be woken by connecting to the listener's own address, which costs
+    // nothing while no one connects, but needs a free descriptor (and a reachable address) at
+    // the moment of stopping: what a server out of descriptors, the case this loop outlives,
+    // lacks. So the listener does not block, and between two looks at it the loop waits on
+    // `stop`, which ends the wait at once.
+    listener.set_nonblocking(true)?;
+    // Each client's socket, to shut it down at the end — a `Weak`, so that the socket closes
+    // as soon as its thread is done with it — and its thread; and the signal that ends them.
+    let mut clients: Vec<(Weak<TcpStream>, JoinHandle<()>)> = Vec::new();
+    let leaving = Stop::new();
+    let mut pause = FIRST_PAUSE;
+    let ended = loop {
+        if stop.is_stopped() {
+            break Ok(());
+        }
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                stop.wait(ACCEPT_POLL);
+                continue;
+            }
+            Err(e) => match retry(&e) {
+                Retry::Now => {
+                    tracing::warn!(error = %e, "accept failed; accepting the next client");
+                    continue;
+                }
+                Retry::AfterPause => {
+                    tracing::warn!(
+                        error = %e,
+                        pause_ms = pause.as_millis() as u64,
+                        "accept failed for want of resources; accepting again after a pause"
+                    );
+                    stop.wait(pause);
+                    pause = (pause * 2).min(LONGEST_PAUSE);
+                    continue;
+                }
+                Retry::Never => break Err(Error::Listener { source: e }),
+            },
+        };
+        clients.retain(|(_, thread)| !thread.is_finished());
+        let stream = Arc::new(stream);
+        let socket = Arc::downgrade(&stream);
+        let (journal, leaving) = (Arc::clone(&journal), leaving.clone());
         // Threads: one thread per client, blocked on its subscription or its socket.
-        thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name("bothways-journal-client".into())
             .spawn(move || {
-                let _ = serve_one(&journal, stream, stall_limit);
-            })?;
+                let _ = serve_one(&journal, &stream, stall_limit, &leaving);
+            });
+        match spawned {
+            Ok(thread) => {
+                pause = FIRST_PAUSE;
+                clients.push((socket, thread));
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    pause_ms = pause.as_millis() as u64,
+                    "no thread for a client, whose connection is closed; accepting again after \
+                     a pause"
+                );
+                stop.wait(pause);
+                pause = (pause * 2).min(LONGEST_PAUSE);
+            }
+        }
+    };
+    drop(listener);
+    // Threads: a thread blocked reading or writing its socket is woken by shutting the socket
+    // down (from here, through the `Arc` it shares: `&TcpStream` reads and writes, so no
+    // second descriptor is needed); one waiting for an event sees `leaving` at its next look.
+    leaving.stop();
+    for (socket, _) in &clients {
+        if let Some(socket) = socket.upgrade() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+    for (_, thread) in clients {
+        let _ = thread.join();
+    }
+    ended
+}
+
+/// A handle that stops [`serve_until`] from any thread; its clones share it.
+///
+/// ```
+/// let stop = bothways_journal_threads::tcp::Stop::new();
+/// assert!(!stop.is_stopped());
+/// stop.clone().stop();
+/// assert!(stop.is_stopped());
+/// ```
+// Threads: std has no cancellation token (the async server takes tokio-util's): this is the
+// smallest one that also ends the server's waits at once, a flag and a condition variable.
+#[derive(Debug, Clone, Default)]
+pub struct Stop(Arc<(Mutex<bool>, Condvar)>);
+
+impl Stop {
+    /// A handle not stopped yet.
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// Stops every server given this handle or a clone of it, and returns at once: each one's
+    /// [`serve_until`] returns once its clients are gone.
+    pub fn stop(&self) {
+        let (stopped, changed) = &*self.0;
+        *stopped.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        changed.notify_all();
+    }
+
+    /// Whether [`Stop::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        *self.0.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits `limit`, or less if [`Stop::stop`] is called meanwhile.
+    fn wait(&self, limit: Duration) {
+        let (stopped, changed) = &*self.0;
+        let stopped = stopped.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = changed.wait_timeout_while(stopped, limit, |stopped| !*stopped);
+    }
+}
+
+/// The first pause after an `accept` that failed for want of resources. Without one the loop
+/// would spin: the connection that could not be taken keeps the listener ready, so the next
+/// `accept` returns at once and fails the same way. It doubles with each failure in a row, so
+/// that a moment's shortage costs a client 10 ms and a long one costs one try (and one
+/// warning) a second: tokio's own `TcpListener` leaves this to its caller; Go's `net/http`
+/// waits 5 ms doubling to 1 s, and hyper's and axum's accept loops 1 s.
+const FIRST_PAUSE: Duration = Duration::from_millis(10);
+/// The longest pause between two `accept`s that fail for want of resources.
+const LONGEST_PAUSE: Duration = Duration::from_secs(1);
+
+/// What an `accept` that failed calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// One connection's error, gone with it: accept the next at once.
+    Now,
+    /// The process or the system is short of resources: accept again after a pause.
+    AfterPause,
+    /// The listener itself is unusable.
+    Never,
+}
+
+/// The numbers of EMFILE, ENFILE and ENOBUFS, the want of resources std does not map to an
+/// `io::ErrorKind` (it maps ENOMEM to `OutOfMemory`) nor exports; the `libc` crate would, but
+/// three constants do not call for a dependency. EMFILE and ENFILE are the same on every Unix.
+const EMFILE: i32 = 24;
+const ENFILE: i32 = 23;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const ENOBUFS: i32 = 105;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const ENOBUFS: i32 = 55; // macOS and the BSDs
+
+/// Sorts an `accept` error: see "When `accept` fails" on [`serve_with`].
+fn retry(e: &io::Error) -> Retry {
+    use io::ErrorKind::*;
+    match e.kind() {
+        ConnectionAborted | ConnectionReset | Interrupted | NetworkDown | NetworkUnreachable
+        | HostUnreachable | PermissionDenied => Retry::Now,
+        OutOfMemory => Retry::AfterPause,
+        _ if matches!(e.raw_os_error(), Some(EMFILE | ENFILE | ENOBUFS)) => Retry::AfterPause,
+        _ => Retry::Never,
     }
 }
 
@@ -89,12 +310,19 @@ fn zero_limit() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "a zero stall limit")
 }
 
-fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) -> Result<(), Error> {
+fn serve_one(
+    journal: &Journal,
+    stream: &TcpStream,
+    stall_limit: Duration,
+    leaving: &Stop,
+) -> Result<(), Error> {
+    // BSD and macOS hand the listener's O_NONBLOCK on to the sockets it accepts; Linux does not.
+    stream.set_nonblocking(false)?;
     // Threads: the limit is the socket's own (SO_RCVTIMEO, SO_SNDTIMEO): a read or a write
     // that makes no progress for that long fails, and the thread ends.
     stream.set_read_timeout(Some(stall_limit))?;
     stream.set_write_timeout(Some(stall_limit))?;
-    let Some(from) = read_subscribe(&mut stream)? else {
+    let Some(from) = read_subscribe(stream)? else {
         return Ok(());
     };
     let mut sub = journal.subscribe(from)?;
@@ -108,8 +336,11 @@ fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) ->
     // Once the client has hung up: the last event it is still owed.
     let mut owed: Option<u64> = None;
     let mut out = Vec::new();
+    let mut socket = stream;
     loop {
-        if owed.is_some_and(|last| sub.next_seq() > last) {
+        // Threads: the server is shutting down; its shutdown of the socket woke this thread
+        // if it was blocked on it, and a wait for an event lasts `look_every` at most.
+        if leaving.is_stopped() || owed.is_some_and(|last| sub.next_seq() > last) {
             return Ok(());
         }
         let wait = if owed.is_some() {
@@ -131,7 +362,7 @@ fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) ->
             // `write_all` is many writes, each under the socket's timeout: a frame of many
             // megabytes to a client that reads steadily may take longer than the limit, and
             // that client is not stalled.
-            stream.write_all(&out)?;
+            socket.write_all(&out)?;
         }
         if last {
             return Ok(());
@@ -140,14 +371,14 @@ fn serve_one(journal: &Journal, mut stream: TcpStream, stall_limit: Duration) ->
             looked = Instant::now();
             // Threads: a look at the socket that does not wait, between two waits for an
             // event; the async server waits on both at once.
-            owed = hung_up(&mut stream, journal)?;
+            owed = hung_up(stream, journal)?;
         }
     }
 }
 
 /// Reads the client's subscribe frame: the sequence number it wants events from, or `None` if
 /// it hung up first. Anything after the frame in the same read breaks the protocol.
-fn read_subscribe(stream: &mut TcpStream) -> Result<Option<u64>, Error> {
+fn read_subscribe(mut stream: &TcpStream) -> Result<Option<u64>, Error> {
     let mut decoder = FrameDecoder::new(8);
     let mut buf = [0u8; 64];
     loop {
@@ -171,7 +402,7 @@ fn read_subscribe(stream: &mut TcpStream) -> Result<Option<u64>, Error> {
 /// hang-up) makes it owed what was appended before it was noticed, which the writer may not
 /// have handed to the subscription yet; a byte breaks the protocol.
 // Threads: the read is made here, without waiting; the async server's select made it.
-fn hung_up(stream: &mut TcpStream, journal: &Journal) -> Result<Option<u64>, Error> {
+fn hung_up(mut stream: &TcpStream, journal: &Journal) -> Result<Option<u64>, Error> {
     stream.set_nonblocking(true)?;
     let mut byte = [0u8; 1];
     let read = stream.read(&mut byte);
@@ -249,5 +480,35 @@ impl Client {
                 self.pending.push_back(frame);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How `accept` errors are sorted; the three told by their numbers alone are checked
+    //! against the system's own words for them.
+
+    use super::*;
+
+    #[test]
+    fn accept_errors_are_sorted() {
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        for (code, words) in [
+            (EMFILE, "Too many open files ("),
+            (ENFILE, "Too many open files in system"),
+            (ENOBUFS, "No buffer space available"),
+        ] {
+            let e = io::Error::from_raw_os_error(code);
+            assert!(e.to_string().starts_with(words), "{code}: {e}");
+        }
+        for code in [EMFILE, ENFILE, ENOBUFS] {
+            let e = io::Error::from_raw_os_error(code);
+            assert_eq!(retry(&e), Retry::AfterPause, "{e}");
+        }
+        let kind = |kind: io::ErrorKind| retry(&kind.into());
+        assert_eq!(kind(io::ErrorKind::OutOfMemory), Retry::AfterPause);
+        assert_eq!(kind(io::ErrorKind::ConnectionAborted), Retry::Now);
+        // EINVAL: the socket is not listening.
+        assert_eq!(kind(io::ErrorKind::InvalidInput), Retry::Never);
     }
 }

@@ -40,7 +40,8 @@ pub const CRASH_PATH_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_PATH";
 /// ([`JournalSpec::name`]), as one test binary may stamp the suite twice.
 pub const CRASH_IMPL_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_IMPL";
 /// The environment variable the prune crash check adds to the child's command (value
-/// `prune`): the child then prunes every [`PRUNE_EVERY`] appends as well.
+/// `prune`): the child then prunes every [`PRUNE_EVERY`] appends as well. With the value
+/// `serve`, the child serves the journal over TCP instead ([`tcp_server_survives_fd_exhaustion`]).
 pub const CRASH_MODE_VAR: &str = "BOTHWAYS_JOURNAL_CRASH_MODE";
 /// How many appends the pruning crash child makes between two prunes.
 pub const PRUNE_EVERY: u64 = 5;
@@ -130,7 +131,8 @@ pub trait JournalSpec {
     /// The command that runs this implementation's crash child: the current test binary,
     /// filtered to its `journal_crash_child` test, with [`CRASH_PATH_VAR`] set to `path` and
     /// [`CRASH_IMPL_VAR`] to [`JournalSpec::name`]. `None` where the process cannot re-execute
-    /// itself as a test (the `bothways` runner): the crash check is then skipped, saying so.
+    /// itself as a test (the `bothways` runner): the checks that need a child are then skipped,
+    /// saying so.
     fn crash_child(&self, path: &Path) -> Option<Command>;
 }
 
@@ -156,6 +158,11 @@ pub trait SpecJournal: Send + Sync + 'static {
     /// A client that hangs up — ends its side of the connection — is let go without waiting
     /// for the next event, however quiet the journal.
     fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Error>;
+    /// Shuts down every server [`SpecJournal::serve_tcp`] started for this journal, with the
+    /// implementation's own way to stop a server, and returns once each has returned: it
+    /// accepts no one more, and each client it had sees its connection end. The journal stays
+    /// open.
+    fn stop_tcp(&self) -> Result<(), Error>;
 }
 
 /// A subscription, stated as a blocking call.
@@ -260,6 +267,8 @@ macro_rules! __journal_checks {
             acknowledged_events_survive_power_cuts,
             failed_fsync_poisons_the_journal,
             full_disk_is_typed_error_and_reopen_continues,
+            tcp_server_survives_fd_exhaustion,
+            tcp_shutdown_lets_clients_go,
         }
     };
 }
@@ -811,13 +820,18 @@ fn prune_is_atomic_under_sigkill_with<T: JournalSpec>(imp: &T, seed: u64) -> Che
 /// `acked <seq>` after each append returns, until killed; with [`CRASH_MODE_VAR`] set to
 /// `prune`, it also prunes to its latest [`PRUNE_KEEP`] events every [`PRUNE_EVERY`] appends,
 /// printing `pruning <after>` before and `pruned <after>` once the prune returned. Does
-/// nothing unless [`CRASH_PATH_VAR`] is set and [`CRASH_IMPL_VAR`] names `imp`.
+/// nothing unless [`CRASH_PATH_VAR`] is set and [`CRASH_IMPL_VAR`] names `imp`. With
+/// [`CRASH_MODE_VAR`] set to `serve`, it serves the journal over TCP instead (see
+/// [`tcp_server_survives_fd_exhaustion`]).
 pub fn crash_child<T: JournalSpec>(imp: &T) {
     let Some(path) = std::env::var_os(CRASH_PATH_VAR) else {
         return;
     };
     if std::env::var(CRASH_IMPL_VAR).ok() != Some(imp.name()) {
         return;
+    }
+    if std::env::var(CRASH_MODE_VAR).is_ok_and(|mode| mode == "serve") {
+        return serve_child(imp, Path::new(&path));
     }
     let prunes = std::env::var(CRASH_MODE_VAR).is_ok_and(|mode| mode == "prune");
     let Ok(journal) = imp.open(Path::new(&path), Durability::Append, 16) else {
@@ -2357,4 +2371,312 @@ pub fn full_disk_is_typed_error_and_reopen_continues<T: JournalSpec>(imp: &T) ->
         call("close", journal.close())?;
     }
     Ok(Vec::new())
+}
+
+/// The open-file limit of the serving child of check 29 (`ulimit -n`): a few dozen clients
+/// reach it.
+pub const CHILD_FILES: u32 = 40;
+/// Events the serving child appends before it serves.
+const CHILD_EVENTS: u64 = 3;
+/// How long a client of check 29 waits for its first event before it counts as not served;
+/// a served one has it within milliseconds.
+pub const UNSERVED_AFTER: Duration = Duration::from_secs(3);
+
+/// Check 29: a TCP server whose process runs out of file descriptors, so that `accept` fails
+/// (EMFILE), outlives it. A child process (the crash child, in mode `serve`, its open-file
+/// limit lowered to 40 by `ulimit -n`) serves a journal of 3 events. Clients connect one after
+/// another and each gets the 3 events, until one gets nothing for 3 s while the others are
+/// still connected: the limit is reached. (A client accepted but cut off, as its server could
+/// not open the file to replay it, means the limit is a descriptor away — or two, as Linux
+/// takes a blocked `accept`'s descriptor before it blocks: a connection that never subscribes
+/// is made after each such client, to take one.) Once the others hang up, the client that got
+/// nothing is accepted, and a new client is served.
+pub fn tcp_server_survives_fd_exhaustion<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let Some(command) = imp.crash_child(&dir.file()) else {
+        return Ok(vec![Figure::skipped("cannot re-execute a child")]);
+    };
+    let mut child = Reaped(
+        with_file_limit(&command, CHILD_FILES)
+            .env(CRASH_MODE_VAR, "serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Failure::new("the serving child to start", e.to_string()))?,
+    );
+    let addr = served_at(&mut child.0)?;
+    let survive = "the server to survive running out of file descriptors";
+    let (mut served, mut silent, mut cut) = (Vec::new(), Vec::new(), 0);
+    let waiting = loop {
+        ensure(
+            served.len() + cut < 4 * CHILD_FILES as usize,
+            &format!("the child's limit of {CHILD_FILES} open files to be reached"),
+            || format!("{} clients served", served.len()),
+        )?;
+        let mut client = TcpSub::connect(addr, 1).map_err(|f| {
+            Failure::new(
+                format!("{survive}: new connections accepted"),
+                format!("{} after {} clients served", f.seen, served.len()),
+            )
+        })?;
+        match client.next(UNSERVED_AFTER)? {
+            Frame::Event(1, _) => {
+                client.expect_range(2, CHILD_EVENTS, payload)?;
+                served.push(client);
+            }
+            Frame::End => {
+                cut += 1;
+                let stream = TcpStream::connect(addr).map_err(|e| {
+                    Failure::new(
+                        format!("{survive}: new connections accepted"),
+                        e.to_string(),
+                    )
+                })?;
+                silent.push(stream);
+            }
+            Frame::Nothing => break client,
+            other => {
+                return Err(Failure::new(
+                    "the journal's first event, or nothing",
+                    format!("{other:?}"),
+                ));
+            }
+        }
+    };
+    let open = served.len();
+    ensure(open > 0, "clients served before the limit", || {
+        "none".to_owned()
+    })?;
+    drop((served, silent));
+    // Once descriptors are free, the waiting client is accepted: it gets its events, or the
+    // end of its connection if one descriptor alone was free, as the replay needs another.
+    let mut waiting = waiting;
+    let start = Instant::now();
+    match waiting.next(ANSWER_WITHIN)? {
+        Frame::Event(1, _) => waiting.expect_range(2, CHILD_EVENTS, payload)?,
+        Frame::End => {}
+        other => {
+            return Err(Failure::new(
+                format!(
+                    "{survive}: the client that got nothing while {open} others were connected \
+                     accepted once they left"
+                ),
+                format!("{other:?}"),
+            ));
+        }
+    }
+    let accepted = start.elapsed();
+    // A new client is served once the server has let go of those that left (a thread may
+    // take half a second to notice a hang-up): until then it may be cut off the same way.
+    loop {
+        let seen = match TcpSub::connect(addr, 1) {
+            Ok(mut fresh) => match fresh.next(ANSWER_WITHIN)? {
+                Frame::Event(1, _) => break fresh.expect_range(2, CHILD_EVENTS, payload)?,
+                Frame::End if start.elapsed() < ANSWER_WITHIN => {
+                    thread::sleep(QUIET);
+                    continue;
+                }
+                other => format!("{other:?}"),
+            },
+            Err(f) => f.seen,
+        };
+        return Err(Failure::new(
+            format!("{survive}: a new client served once the others left"),
+            seen,
+        ));
+    }
+    Ok(vec![
+        Figure::count("clients served at the limit", open as i64, "clients"),
+        Figure::millis("the waiting client accepted after they left", accepted),
+        Figure::millis("a new client served after they left", start.elapsed()),
+    ])
+}
+
+/// A child process, killed and reaped however the check that started it ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `command`, run by `sh` once it has lowered its open-file limit to `files`: std cannot set a
+/// child's limits without `unsafe`, and `ulimit` is POSIX.
+fn with_file_limit(command: &Command, files: u32) -> Command {
+    let mut limited = Command::new("sh");
+    limited
+        .arg("-c")
+        .arg(format!("ulimit -n {files} && exec \"$0\" \"$@\""))
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => limited.env(key, value),
+            None => limited.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        limited.current_dir(dir);
+    }
+    limited
+}
+
+/// The address the serving child printed (`serving <address>`), among the test harness's lines.
+fn served_at(child: &mut std::process::Child) -> Result<SocketAddr, Failure> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Failure::new("the child's stdout", "none"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads on to the end, so that the child never blocks on a full pipe.
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // After libtest's `test … ` on the same line.
+            if let Some((_, addr)) = line.split_once("serving ") {
+                let _ = tx.send(addr.parse::<SocketAddr>());
+            }
+        }
+    });
+    match rx.recv_timeout(ANSWER_WITHIN) {
+        Ok(Ok(addr)) => Ok(addr),
+        Ok(Err(e)) => Err(Failure::new("an address after `serving `", e.to_string())),
+        Err(_) => Err(Failure::new(
+            "the serving child to print `serving <address>`",
+            format!("nothing within {ANSWER_WITHIN:?}"),
+        )),
+    }
+}
+
+/// The body of the serving child of check 29: opens the journal, appends [`CHILD_EVENTS`]
+/// events, serves them on a loopback listener with the implementation's own server, prints
+/// `serving <address>`, and waits for its stdin to end (the check kills it first).
+fn serve_child<T: JournalSpec>(imp: &T, path: &Path) {
+    let Ok(journal) = imp.open(path, Durability::None, 1024) else {
+        return;
+    };
+    if (1..=CHILD_EVENTS).any(|seq| journal.append(&payload(seq)).is_err()) {
+        return;
+    }
+    let Ok(listener) = TcpListener::bind(("127.0.0.1", 0)) else {
+        return;
+    };
+    let Ok(addr) = listener.local_addr() else {
+        return;
+    };
+    if journal.serve_tcp(listener, PATIENT).is_err() {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "serving {addr}")
+        .and_then(|()| out.flush())
+        .is_ok()
+    {
+        drop(out);
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+    }
+}
+
+/// Check 30: a TCP server shut down from outside lets its clients go. With three clients — one
+/// that stopped reading while 16 MiB were appended (the server is stuck writing to it), one
+/// that connected and never subscribed (the server waits for its subscribe frame), and one
+/// waiting for events on a quiet journal — `stop_tcp` returns within the usual bound, and each
+/// client then sees its connection end (the stalled one after the events already sent, in
+/// order), although the stall limit is two minutes away. A connection made after is refused
+/// or closed without an event. The journal goes on, and a new server serves it.
+pub fn tcp_shutdown_lets_clients_go<T: JournalSpec>(imp: &T) -> CheckResult {
+    let dir = Scratch::new()?;
+    let queue = (TCP_LAG_EVENTS as usize + 1).next_power_of_two();
+    let journal = Arc::new(open(imp, &dir.file(), Durability::None, queue)?);
+    for seq in 1..=5 {
+        call("append", journal.append(&payload(seq)))?;
+    }
+    let addr = serve(journal.as_ref())?;
+    let mut stalled = TcpSub::connect(addr, 1)?;
+    stalled.expect_range(1, 5, payload)?;
+    let last = 5 + TCP_LAG_EVENTS;
+    for seq in 6..=last {
+        call("append", journal.append(&big_payload(seq)))?;
+    }
+    let mut silent = TcpSub {
+        stream: TcpStream::connect(addr)
+            .map_err(|e| Failure::new("a TCP connection to the journal", e.to_string()))?,
+        decoder: FrameDecoder::new(MAX_FRAME),
+        pending: VecDeque::new(),
+        buf: vec![0; 64],
+    };
+    // Served after the silent one was accepted, as a listener hands connections out in order.
+    let mut waiting = TcpSub::connect(addr, last + 1)?;
+    call("append", journal.append(&payload(last + 1)))?;
+    waiting.expect_range(last + 1, last + 1, payload)?;
+    let start = Instant::now();
+    let (done, stopped) = std::sync::mpsc::channel();
+    {
+        let journal = Arc::clone(&journal);
+        thread::spawn(move || done.send(journal.stop_tcp()));
+    }
+    let bound = ANSWER_WITHIN * 3;
+    match stopped.recv_timeout(bound) {
+        Ok(result) => call("stop_tcp", result)?,
+        Err(_) => {
+            return Err(Failure::new(
+                format!("stop_tcp to return within {bound:?}"),
+                "still stopping",
+            ));
+        }
+    }
+    let stopping = start.elapsed();
+    for (name, client) in [
+        ("a client waiting for events", &mut waiting),
+        ("a client that never subscribed", &mut silent),
+    ] {
+        let end = client.next(ANSWER_WITHIN)?;
+        ensure(
+            matches!(end, Frame::End),
+            &format!("{name} to see its connection end when the server stops"),
+            || format!("{end:?}"),
+        )?;
+    }
+    let mut got = 5;
+    loop {
+        match stalled.next(ANSWER_WITHIN)? {
+            Frame::Event(seq, _) if seq == got + 1 => got = seq,
+            Frame::End => break,
+            other => {
+                return Err(Failure::new(
+                    "a client that stopped reading to see its connection end when the server \
+                     stops, after the events already sent, in order",
+                    format!("{other:?} after event {got}"),
+                ));
+            }
+        }
+    }
+    if let Ok(mut late) = TcpSub::connect(addr, 1) {
+        let seen = late.next(ANSWER_WITHIN)?;
+        ensure(
+            matches!(seen, Frame::End),
+            "a connection made after the server stopped refused or closed",
+            || format!("{seen:?}"),
+        )?;
+    }
+    let next = call("append", journal.append(&payload(last + 2)))?;
+    ensure(
+        next == last + 2,
+        &format!("the journal to go on at event {}", last + 2),
+        || next.to_string(),
+    )?;
+    let mut again = TcpSub::connect(serve(journal.as_ref())?, last + 1)?;
+    again.expect_range(last + 1, last + 2, payload)?;
+    call("close", journal.close())?;
+    Ok(vec![
+        Figure::millis("stop_tcp returned after", stopping),
+        Figure::count(
+            "events sent to the stalled client",
+            got as i64 - 5,
+            "events",
+        ),
+    ])
 }

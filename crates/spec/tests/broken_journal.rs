@@ -12,13 +12,13 @@
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
-use std::thread;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bothways_journal_format::{
@@ -137,9 +137,18 @@ enum Flaw {
     /// A failed write is not kept: the next append carries on as if nothing happened:
     /// `full_disk_is_typed_error_and_reopen_continues`.
     WriteFailureForgotten,
+    /// The TCP server ends at the first `accept` that fails, EMFILE included:
+    /// `tcp_server_survives_fd_exhaustion`.
+    AcceptErrorEndsServer,
+    /// Stopping the TCP server closes its listener but leaves its clients' threads running:
+    /// `tcp_shutdown_lets_clients_go`.
+    StopLeavesClients,
+    /// Stopping the TCP server lets its clients go but leaves its listener open, so new
+    /// connections wait in its queue: `tcp_shutdown_lets_clients_go`.
+    StopKeepsListening,
 }
 
-const FLAWS: [Flaw; 25] = [
+const FLAWS: [Flaw; 28] = [
     Flaw::RegisterAfterRead,
     Flaw::ReplayFromStart,
     Flaw::PastEndStartsAtEnd,
@@ -165,6 +174,9 @@ const FLAWS: [Flaw; 25] = [
     Flaw::CloseKeepsZeros,
     Flaw::StrayBytesRefused,
     Flaw::HangUpUnnoticed,
+    Flaw::AcceptErrorEndsServer,
+    Flaw::StopLeavesClients,
+    Flaw::StopKeepsListening,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -213,7 +225,11 @@ struct Journal {
     flaw: Option<Flaw>,
     durability: Durability,
     queue: usize,
+    /// Each TCP server: the flag that stops it, its address, and its accept loop's thread.
+    servers: Arc<Mutex<Vec<Server>>>,
 }
+
+type Server = (Arc<AtomicBool>, SocketAddr, JoinHandle<()>);
 
 #[derive(Debug)]
 struct Synced {
@@ -358,6 +374,7 @@ impl JournalSpec for Imp {
             flaw: self.flaw,
             durability,
             queue,
+            servers: Arc::default(),
         })
     }
 
@@ -452,7 +469,7 @@ impl Journal {
 
     /// One TCP client: reads its subscribe frame, then sends an event frame per event, and
     /// a `Lagged` frame before hanging up on it if it falls behind.
-    fn serve_one(&self, mut stream: TcpStream, stall_limit: Duration) -> Result<(), Error> {
+    fn serve_one(&self, mut stream: &TcpStream, stall_limit: Duration) -> Result<(), Error> {
         if !self.has(Flaw::TcpNoStallLimit) {
             stream.set_read_timeout(Some(stall_limit)).map_err(io)?;
         }
@@ -529,7 +546,7 @@ impl Journal {
             };
             if owed.is_none() && look && !self.has(Flaw::HangUpUnnoticed) {
                 looked = std::time::Instant::now();
-                if hung_up(&mut stream)? {
+                if hung_up(stream)? {
                     if self.has(Flaw::HangUpDropsOwed) {
                         return Ok(());
                     }
@@ -540,8 +557,54 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// The TCP server's accept loop: a failed `accept` is tried again after a pause (10 ms,
+    /// doubling up to 1 s). Once `stop` is set (and a connection woke the `accept`), it closes
+    /// the listener and lets every client go: shutting a socket down wakes its thread.
+    fn accept_until(&self, listener: &TcpListener, stall_limit: Duration, stop: &AtomicBool) {
+        let mut clients: Vec<(Weak<TcpStream>, JoinHandle<()>)> = Vec::new();
+        let mut pause = Duration::from_millis(10);
+        while !stop.load(Ordering::Acquire) {
+            match listener.accept() {
+                Ok(_) if stop.load(Ordering::Acquire) => break,
+                Ok((stream, _)) => {
+                    pause = Duration::from_millis(10);
+                    clients.retain(|(_, thread)| !thread.is_finished());
+                    let (stream, journal) = (Arc::new(stream), self.clone());
+                    let socket = Arc::downgrade(&stream);
+                    let client = thread::spawn(move || {
+                        let _ = journal.serve_one(&stream, stall_limit);
+                    });
+                    clients.push((socket, client));
+                }
+                Err(_) if self.has(Flaw::AcceptErrorEndsServer) => break,
+                Err(_) => {
+                    thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(1));
+                }
+            }
+        }
+        if self.has(Flaw::StopKeepsListening)
+            && let Ok(kept) = listener.try_clone()
+        {
+            std::mem::forget(kept);
+        }
+        if self.has(Flaw::StopLeavesClients) {
+            return;
+        }
+        for (socket, _) in &clients {
+            if let Some(socket) = socket.upgrade() {
+                let _ = socket.shutdown(std::net::Shutdown::Both);
+            }
+        }
+        for (_, thread) in clients {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Whether the client ended its side of the connection: a read that does not wait.
-fn hung_up(stream: &mut TcpStream) -> Result<bool, Error> {
+fn hung_up(mut stream: &TcpStream) -> Result<bool, Error> {
     stream.set_nonblocking(true).map_err(io)?;
     let mut byte = [0u8; 1];
     let read = stream.read(&mut byte);
@@ -782,14 +845,28 @@ impl SpecJournal for Journal {
     }
 
     fn serve_tcp(&self, listener: TcpListener, stall_limit: Duration) -> Result<(), Error> {
-        let journal = self.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                let journal = journal.clone();
-                thread::spawn(move || journal.serve_one(stream, stall_limit));
-            }
+        let (journal, stop) = (self.clone(), Arc::new(AtomicBool::new(false)));
+        let addr = listener.local_addr().map_err(io)?;
+        let server = thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || journal.accept_until(&listener, stall_limit, &stop)
         });
+        self.servers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((stop, addr, server));
+        Ok(())
+    }
+
+    fn stop_tcp(&self) -> Result<(), Error> {
+        let servers =
+            std::mem::take(&mut *self.servers.lock().unwrap_or_else(PoisonError::into_inner));
+        for (stop, addr, server) in servers {
+            stop.store(true, Ordering::Release);
+            // A blocked accept cannot be interrupted: a connection wakes it.
+            let _ = TcpStream::connect(addr);
+            let _ = server.join();
+        }
         Ok(())
     }
 }
@@ -899,6 +976,13 @@ bothways_spec::broken_tests! {
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
+    accept_error_ends_server_fails_tcp_server_survives_fd_exhaustion:
+        AcceptErrorEndsServer => tcp_server_survives_fd_exhaustion,
+        "to survive running out of file descriptors";
+    stop_leaves_clients_fails_tcp_shutdown_lets_clients_go:
+        StopLeavesClients => tcp_shutdown_lets_clients_go, "connection end when the server stops";
+    stop_keeps_listening_fails_tcp_shutdown_lets_clients_go:
+        StopKeepsListening => tcp_shutdown_lets_clients_go, "refused or closed";
 }
 
 /// A check that skips fails its stamped test: in the test harness a check runs or fails, and
