@@ -16,14 +16,30 @@
 //!
 //! Before the group, untimed, the threads claim "no thread is spawned per call" is checked by
 //! counting `/proc/self/task` around 10,000 `pool.run` calls; the result goes to stderr.
+//!
+//! Group `timeout-overshoot` (ids `timeout-overshoot/<case>/<function>`) asks how far past its
+//! limit a deadline really ends: each figure is the time from the call to its `Elapsed`
+//! *minus the limit*, measured from outside the call. Cases:
+//!
+//! - `fetch-silent-<limit>`: `fetch_line` against a server that accepts and never sends;
+//! - `fetch-dripping-<limit>`: against one that sends a byte every 50–100 ms, never a newline,
+//!   and never closes — so the threads fetch is inside a fresh read when the deadline comes;
+//! - `accept-<limit>`: `accept` on a listener nobody connects to;
+//!
+//! each at limits of 300 ms, 1 s and 3 s, where the kernel's rounding of a socket timeout grows
+//! with the timeout. Each sample is one call (flat sampling, ten samples): criterion's "time"
+//! is the overshoot, and its median is the one to quote; the largest is in `sample.json`.
 
 use std::future::{pending, ready};
 use std::hint::black_box;
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use bothways_timeout_async::run;
 use bothways_timeout_threads::Pool;
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use criterion::{BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use tokio::runtime::{Builder, Runtime};
 
 /// The limit around a ready operation: far enough away that it never fires.
@@ -36,6 +52,16 @@ const LONG: Duration = Duration::from_secs(60);
 const WORKERS: usize = 2;
 /// How many `pool.run` calls the thread-count check makes.
 const CALLS: usize = 10_000;
+/// The limits whose overshoot is measured.
+const OVERSHOOT_LIMITS: [Duration; 3] = [
+    Duration::from_millis(300),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+];
+/// The dripping server's shortest and longest pause between two bytes.
+const DRIP_PAUSES: (u64, u64) = (50, 100);
+/// Longer than any message either test server sends: only the deadline ends a fetch.
+const MAX_LINE: usize = 1 << 20;
 
 fn timeout(c: &mut Criterion) {
     // The pool is built once, outside any measurement: starting workers is a one-off cost that
@@ -119,8 +145,177 @@ fn timeout(c: &mut Criterion) {
     group.finish();
 }
 
+fn overshoot(c: &mut Criterion) {
+    let silent = serve("silent", |_| Ok(()));
+    let dripping = serve("dripping", drip);
+    // Both drivers this time: the fetches and accepts do I/O.
+    let flavours = [
+        ("current_thread", io_runtime(Builder::new_current_thread())),
+        (
+            "multi_thread",
+            io_runtime({
+                let mut builder = Builder::new_multi_thread();
+                builder.worker_threads(WORKERS);
+                builder
+            }),
+        ),
+    ];
+
+    let mut group = c.benchmark_group("timeout-overshoot");
+    // One call per sample, ten samples: a call lasts its whole limit, up to 3 s. criterion sizes
+    // its runs by the time the routine reports, which here is only the overshoot, so the tiny
+    // warm-up and measurement times still make it one warm-up call and ten measured ones (and
+    // it warns that ten samples cannot fit in 1 ms: expected).
+    group.sampling_mode(SamplingMode::Flat);
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_nanos(1));
+    group.measurement_time(Duration::from_millis(1));
+
+    for limit in OVERSHOOT_LIMITS {
+        for (server, addr) in [("silent", silent), ("dripping", dripping)] {
+            let case = format!("fetch-{server}-{}", label(limit));
+            group.bench_function(BenchmarkId::new(&case, "threads"), |b| {
+                b.iter_custom(|iters| {
+                    (0..iters)
+                        .map(|_| {
+                            let start = Instant::now();
+                            let got = bothways_timeout_threads::fetch_line(addr, limit, MAX_LINE);
+                            let elapsed =
+                                matches!(got, Err(bothways_timeout_threads::Error::Elapsed { .. }));
+                            late(start, limit, elapsed, &got)
+                        })
+                        .sum()
+                });
+            });
+            for (name, rt) in &flavours {
+                group.bench_function(BenchmarkId::new(&case, format!("async-{name}")), |b| {
+                    b.to_async(rt).iter_custom(|iters| async move {
+                        let mut total = Duration::ZERO;
+                        for _ in 0..iters {
+                            let start = Instant::now();
+                            let got =
+                                bothways_timeout_async::fetch_line(addr, limit, MAX_LINE).await;
+                            let elapsed =
+                                matches!(got, Err(bothways_timeout_async::Error::Elapsed { .. }));
+                            total += late(start, limit, elapsed, &got);
+                        }
+                        total
+                    });
+                });
+            }
+        }
+
+        let case = format!("accept-{}", label(limit));
+        let listener = match TcpListener::bind("127.0.0.1:0") {
+            Ok(listener) => listener,
+            Err(e) => panic!("cannot bind a listener: {e}"),
+        };
+        group.bench_function(BenchmarkId::new(&case, "threads"), |b| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let start = Instant::now();
+                        let got = bothways_timeout_threads::accept(&listener, limit);
+                        let elapsed =
+                            matches!(got, Err(bothways_timeout_threads::Error::Elapsed { .. }));
+                        late(start, limit, elapsed, &got)
+                    })
+                    .sum()
+            });
+        });
+        for (name, rt) in &flavours {
+            group.bench_function(BenchmarkId::new(&case, format!("async-{name}")), |b| {
+                b.to_async(rt).iter_custom(|iters| async move {
+                    // Bound here, inside the runtime whose reactor it registers with.
+                    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+                        Ok(listener) => listener,
+                        Err(e) => panic!("cannot bind a listener: {e}"),
+                    };
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let start = Instant::now();
+                        let got = bothways_timeout_async::accept(&listener, limit).await;
+                        let elapsed =
+                            matches!(got, Err(bothways_timeout_async::Error::Elapsed { .. }));
+                        total += late(start, limit, elapsed, &got);
+                    }
+                    total
+                });
+            });
+        }
+    }
+
+    group.finish();
+}
+
+/// How long after `limit` a call that started at `start` ended; it must have ended in
+/// `Elapsed`, or the figure would mean something else.
+fn late<T: std::fmt::Debug>(start: Instant, limit: Duration, elapsed: bool, got: &T) -> Duration {
+    let took = start.elapsed();
+    if !elapsed {
+        panic!("expected Elapsed after {limit:?}; saw {got:?} after {took:?}");
+    }
+    took.saturating_sub(limit)
+}
+
+/// `300ms`, `1s`, `3s`.
+fn label(limit: Duration) -> String {
+    if limit.subsec_nanos() == 0 {
+        format!("{}s", limit.as_secs())
+    } else {
+        format!("{}ms", limit.as_millis())
+    }
+}
+
+/// A loopback server on its own threads that runs `script` on every connection, one thread
+/// each, then reads until the client hangs up; returns its address.
+fn serve(name: &str, script: fn(&mut std::net::TcpStream) -> std::io::Result<()>) -> SocketAddr {
+    let bound = TcpListener::bind("127.0.0.1:0").and_then(|l| Ok((l.local_addr()?, l)));
+    let (addr, listener) = match bound {
+        Ok(bound) => bound,
+        Err(e) => panic!("cannot start the {name} server: {e}"),
+    };
+    let spawned = thread::Builder::new()
+        .name(format!("{name}-server"))
+        .spawn(move || {
+            for mut client in listener.incoming().flatten() {
+                let _ = thread::Builder::new().spawn(move || {
+                    if script(&mut client).is_ok() {
+                        // The client never writes: this returns when it hangs up.
+                        let _ = client.read_to_end(&mut Vec::new());
+                    }
+                });
+            }
+        });
+    if let Err(e) = spawned {
+        panic!("cannot start the {name} server: {e}");
+    }
+    addr
+}
+
+/// Sends one `x` every 50–100 ms, never a newline, until the client hangs up.
+fn drip(client: &mut std::net::TcpStream) -> std::io::Result<()> {
+    let (least, most) = DRIP_PAUSES;
+    // A xorshift seeded from the client's port: varied pauses with no random-number crate.
+    let mut state = u64::from(client.peer_addr()?.port()) | 1;
+    loop {
+        client.write_all(b"x")?;
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        thread::sleep(Duration::from_millis(least + state % (most - least + 1)));
+    }
+}
+
 fn runtime(mut builder: Builder) -> Runtime {
     match builder.enable_time().build() {
+        Ok(rt) => rt,
+        Err(e) => panic!("cannot build a tokio runtime: {e}"),
+    }
+}
+
+fn io_runtime(mut builder: Builder) -> Runtime {
+    match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => panic!("cannot build a tokio runtime: {e}"),
     }
@@ -166,5 +361,5 @@ fn thread_count() -> Option<usize> {
     Some(tasks.filter(Result::is_ok).count())
 }
 
-criterion_group!(benches, timeout);
+criterion_group!(benches, timeout, overshoot);
 criterion_main!(benches);

@@ -19,6 +19,16 @@ pub const LATE: Duration = Duration::from_millis(150);
 pub const STOP_WITHIN: Duration = Duration::from_millis(50);
 /// How soon the server must see the connection of a timed-out fetch closed.
 pub const CLOSE_WITHIN: Duration = Duration::from_millis(100);
+/// How late a fetch may end in `Elapsed` in the precision check: loose enough for a noisy
+/// 2-core machine, tight enough that a kernel-rounded socket timeout fails it.
+pub const OVERSHOOT: Duration = Duration::from_millis(15);
+/// How many fetches a round of the precision check starts, [`PRECISION_STAGGER`] apart.
+pub const PRECISION_FETCHES: usize = 4;
+/// How far apart the fetches of a precision round start: together they span 24 ms of the
+/// kernel timer wheel's phase.
+pub const PRECISION_STAGGER: Duration = Duration::from_millis(8);
+/// How many rounds the precision check may run to see one in which every fetch was on time.
+pub const PRECISION_ROUNDS: usize = 3;
 /// How many timed-out operations the leak check runs, of each kind.
 pub const LEAK_ROUNDS: usize = 1000;
 /// Threads the leak check tolerates above its baseline: test-harness threads that start while
@@ -212,6 +222,7 @@ macro_rules! __timeout_checks {
             slow_operation_elapses_within_bound,
             whole_message_arrives_within_deadline,
             one_deadline_bounds_a_dripping_read,
+            fetch_line_keeps_its_deadline,
             no_progress_after_deadline,
             connection_closed_after_deadline,
             accept_elapses_when_nobody_connects,
@@ -333,6 +344,92 @@ pub fn one_deadline_bounds_a_dripping_read<T: TimeoutSpec>(imp: &T) -> CheckResu
         limit,
     )?;
     Ok(vec![Figure::millis("elapsed after", took)])
+}
+
+/// A fetch keeps its deadline to within a few milliseconds, whatever the limit: under a 1 s
+/// limit, against a silent server and against one dripping a byte every 70 ms (never a newline,
+/// never closing), four fetches started 8 ms apart all end in `Elapsed` less than 15 ms after
+/// their limit — in at least one of three such rounds, since noise on a loaded machine only
+/// ever adds delay. (So a fetch later even than [`LATE`] only spoils its round here; the other
+/// checks hold that bound.)
+///
+/// The stagger is what makes a coarse deadline fail every round. A read bounded only by its
+/// socket timeout (`SO_RCVTIMEO`) ends when the kernel's timer wheel gets to it: rounded up to
+/// the next slot of a wheel level whose slots grow with the timeout — 32 ms wide for 1 s on a
+/// 250 Hz kernel, wider elsewhere — so late by anything up to a slot, depending on when the
+/// read began. A lone fetch can be lucky; of four begun 8 ms apart, one is at least 24 ms late.
+pub fn fetch_line_keeps_its_deadline<T: TimeoutSpec>(imp: &T) -> CheckResult {
+    let limit = Duration::from_secs(1);
+    let silent = fixture("start", LineServer::start(Script::silent()))?;
+    let dripping = fixture(
+        "start",
+        LineServer::start(Script::drip(&[b'x'; 200], Duration::from_millis(70))),
+    )?;
+    let servers = [
+        ("silent", "silent: latest late by", &silent),
+        ("dripping", "dripping: latest late by", &dripping),
+    ];
+    let mut figures = Vec::new();
+    for (name, figure, server) in servers {
+        let addr = server.addr();
+        // Each round's latest overshoot; a round within the bound ends the search.
+        let mut rounds: Vec<Duration> = Vec::with_capacity(PRECISION_ROUNDS);
+        while rounds.len() < PRECISION_ROUNDS && rounds.last().is_none_or(|&l| l >= OVERSHOOT) {
+            let round = thread::scope(|s| {
+                let fetches: Vec<_> = (0..PRECISION_FETCHES)
+                    .map(|i| {
+                        s.spawn(move || {
+                            thread::sleep(PRECISION_STAGGER * u32::try_from(i).unwrap_or(0));
+                            let start = Instant::now();
+                            let result = imp.fetch_line(addr, limit, 1024);
+                            let took = start.elapsed();
+                            let result =
+                                result.map(|line| String::from_utf8_lossy(&line).into_owned());
+                            // Anything but Elapsed, or Elapsed early, is wrong whatever the
+                            // noise; lateness, however large, is judged by rounds below.
+                            ensure(
+                                matches!(result, Err(Error::Elapsed)),
+                                &format!("a fetch from a {name} server to end in Elapsed"),
+                                || format!("{result:?} after {}", ms(took)),
+                            )?;
+                            ensure(
+                                took >= limit,
+                                &format!("Elapsed no earlier than {}", ms(limit)),
+                                || format!("Elapsed after {}", ms(took)),
+                            )?;
+                            Ok(took - limit)
+                        })
+                    })
+                    .collect();
+                fetches
+                    .into_iter()
+                    .map(|fetch| {
+                        fetch
+                            .join()
+                            .map_err(|p| Failure::new("no panic", panic_text(&*p)))?
+                    })
+                    .collect::<Result<Vec<Duration>, Failure>>()
+            })?;
+            rounds.push(round.into_iter().max().unwrap_or(Duration::ZERO));
+        }
+        let best = rounds.iter().copied().min().unwrap_or(Duration::MAX);
+        ensure(
+            best < OVERSHOOT,
+            &format!(
+                "every fetch of a round from a {name} server to end in Elapsed less than {} \
+                 after its 1 s limit, in one of {PRECISION_ROUNDS} rounds of \
+                 {PRECISION_FETCHES} started {} apart",
+                ms(OVERSHOOT),
+                ms(PRECISION_STAGGER),
+            ),
+            || {
+                let all: Vec<String> = rounds.iter().map(|&d| ms(d)).collect();
+                format!("the latest of each round late by {}", all.join(", "))
+            },
+        )?;
+        figures.push(Figure::millis(figure, best));
+    }
+    Ok(figures)
 }
 
 /// Check 3a: After the deadline the operation makes no further progress: its side effects stop

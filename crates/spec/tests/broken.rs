@@ -3,7 +3,8 @@
 //!
 //! The spec crate must not depend on a real implementation, so the baseline is written here with
 //! std alone: a thread per bounded call with a cancel flag, a fetch that carries one deadline
-//! through every blocking call, and an accept that polls a non-blocking listener. Module
+//! through every blocking call and has a watchdog thread wake its read at that deadline, and an
+//! accept that polls a non-blocking listener. Module
 //! `baseline` runs the whole suite against it, so when a variant fails a check, the one change
 //! that variant makes is to blame.
 
@@ -43,9 +44,13 @@ enum Flaw {
     PollsForAnswer,
     /// Returns the message with its newline: `whole_message_arrives_within_deadline`.
     KeepsNewline,
-    /// Gives every read the whole limit, with no deadline over them all: a peer that drips one
-    /// byte just often enough is never cut off. `one_deadline_bounds_a_dripping_read`.
+    /// Gives every read the whole limit, with no deadline over them all (and no watchdog): a
+    /// peer that drips one byte just often enough is never cut off.
+    /// `one_deadline_bounds_a_dripping_read`.
     PerReadTimeout,
+    /// Ends a timed-out fetch 5% of its limit late, as a read bounded only by its socket
+    /// timeout does once the kernel has rounded it up: `fetch_line_keeps_its_deadline`.
+    ElapsesLate,
     /// Tells the caller `Elapsed` but never tells the worker to stop:
     /// `no_progress_after_deadline`.
     NeverCancels,
@@ -348,6 +353,10 @@ impl Imp {
                 .saturating_sub(line.len())
                 .min(chunk.len());
             match stream.read(&mut chunk[..room]) {
+                // The watchdog's shutdown reads as EOF: past the deadline it is the deadline's.
+                Ok(0) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    return Err(Error::Elapsed);
+                }
                 Ok(0) if flaw == Some(Flaw::EofIsMessage) => return Ok(line),
                 Ok(0) => {
                     return Err(Error::Wire(WireError::Closed {
@@ -446,7 +455,21 @@ impl TimeoutSpec for Imp {
         }
         let deadline = self.deadline(limit);
         let mut stream = Imp::connect(self.flaw, addr, deadline)?;
+        let watchdog = match deadline {
+            Some(deadline) if !self.has(Flaw::PerReadTimeout) => Some(watch(&stream, deadline)?),
+            _ => None,
+        };
         let line = Imp::read_line(self.flaw, &mut stream, limit, deadline, max_len);
+        if let Some((done, watchdog)) = watchdog {
+            drop(done);
+            let _ = watchdog.join();
+        }
+        if line == Err(Error::Elapsed)
+            && self.has(Flaw::ElapsesLate)
+            && let Some(late) = deadline.and_then(|d| d.checked_add(limit / 20))
+        {
+            thread::sleep(late.saturating_duration_since(Instant::now()));
+        }
         if line == Err(Error::Elapsed) && self.has(Flaw::ParksTimedOutSocket) {
             lock(&self.parked).push(stream);
         }
@@ -508,6 +531,29 @@ fn remaining(deadline: Option<Instant>) -> Result<Option<Duration>, Error> {
     }
 }
 
+/// Starts a watchdog that shuts the reading half of `stream` down at `deadline`, waking a read
+/// blocked on it: a socket timeout alone ends the read only when the kernel's coarse timer
+/// fires, tens of milliseconds late. Dropping the returned sender stops the watchdog early;
+/// join it then. Only the reading half, so that a flaw that keeps the stream open
+/// ([`Flaw::ParksTimedOutSocket`]) really does keep the connection open.
+fn watch(
+    stream: &TcpStream,
+    deadline: Instant,
+) -> Result<(mpsc::Sender<()>, JoinHandle<()>), Error> {
+    let clone = stream.try_clone().map_err(|e| Error::Io(e.kind()))?;
+    let (done, stop) = mpsc::channel::<()>();
+    let watchdog = thread::Builder::new()
+        .name("broken-watchdog".into())
+        .spawn(move || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if stop.recv_timeout(left) == Err(RecvTimeoutError::Timeout) {
+                let _ = clone.shutdown(std::net::Shutdown::Read);
+            }
+        })
+        .map_err(|e| Error::Io(e.kind()))?;
+    Ok((done, watchdog))
+}
+
 /// How std reports a socket timeout: `WouldBlock` on Unix, `TimedOut` on Windows.
 fn is_timeout(kind: ErrorKind) -> bool {
     matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut)
@@ -531,6 +577,8 @@ bothways_spec::broken_tests! {
         KeepsNewline => whole_message_arrives_within_deadline, "Ok(\"hello, bothways\")";
     per_read_timeout_fails_one_deadline_bounds_a_dripping_read:
         PerReadTimeout => one_deadline_bounds_a_dripping_read, "to end in Elapsed";
+    elapses_late_fails_fetch_line_keeps_its_deadline:
+        ElapsesLate => fetch_line_keeps_its_deadline, "less than 15.0 ms after its 1 s limit, in one of 3 rounds";
     never_cancels_fails_no_progress_after_deadline:
         NeverCancels => no_progress_after_deadline, "no side effect later than 50 ms";
     parks_timed_out_socket_fails_connection_closed_after_deadline:

@@ -14,8 +14,14 @@ use crate::{Error, run};
 /// Connects to `addr` and reads one newline-terminated message of at most `max_len` bytes,
 /// all within `limit`. Returns the message without its newline.
 ///
+/// The promise: the message, or [`Error::Elapsed`] no earlier than `limit` after the call and
+/// as soon after it as the runtime's timer fires — within about a millisecond, since tokio's
+/// timer counts whole milliseconds — against a peer that is silent as against one that drips
+/// bytes and never a newline.
+///
 /// Async: the steps are composed into one future and [`run`] bounds the whole. No step knows
-/// about the deadline; at the deadline the future is dropped, and with it the socket.
+/// about the deadline; at the deadline the future is dropped, and with it the socket. No read
+/// blocks, so none has a timeout of its own for the kernel to round up.
 ///
 /// # Panics
 ///

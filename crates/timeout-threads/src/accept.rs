@@ -15,7 +15,9 @@ const MAX_NAP: Duration = Duration::from_millis(5);
 /// Threads: std's `TcpListener::accept` has no timeout, and waiting on the socket with
 /// `poll(2)` needs `unsafe` or a C binding. So this switches the listener to non-blocking and
 /// tries again after naps that double up to 5 ms: a connection is noticed within 5 ms, and an
-/// idle wait costs about 200 wake-ups a second.
+/// idle wait costs about 200 wake-ups a second. The naps are `thread::sleep`, which the kernel
+/// times precisely, and the last one ends at the deadline: `Elapsed` comes no earlier than
+/// `limit` and within a wake-up after it, with no socket timeout to be rounded up.
 ///
 /// The listener is left non-blocking. The mode belongs to the socket, which every clone and
 /// every thread sharing the listener sees: switching it back would throw a concurrent caller of

@@ -82,7 +82,10 @@ impl Pool {
     /// A panic becomes [`Error::Panicked`].
     ///
     /// A blocking call inside the operation cannot be interrupted, only bounded: give it the
-    /// token's [`CancelToken::remaining`] as its own timeout.
+    /// token's [`CancelToken::remaining`] as its own timeout. The caller's `Elapsed` does not
+    /// wait for it, but the call itself may end later than the deadline by as much as the
+    /// kernel rounds its timeout up (see [`fetch_line`](crate::fetch_line)); what it returns
+    /// then is discarded.
     ///
     /// ```
     /// use std::io::Read;

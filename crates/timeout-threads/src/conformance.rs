@@ -30,6 +30,10 @@ pub struct Conformance {
 impl Conformance {
     /// Starts the pool.
     pub fn new() -> Result<Self, Error> {
+        // Threads: `fetch_line`'s shutdown timer is a thread of its own, one per process; start
+        // it with the pool, so the suite's thread counts find it in their baseline as they find
+        // the workers. Async: the runtime's timer is part of the runtime, built with it.
+        crate::fetch::timer::start()?;
         Ok(Conformance {
             pool: Pool::new(WORKERS)?,
         })

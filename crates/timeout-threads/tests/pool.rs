@@ -1,13 +1,15 @@
-//! The threads timeout's own machinery: the pool, the token, and the listener mode `accept`
-//! restores. The shared suite checks behaviour; these check the parts only threads have.
+//! The threads timeout's own machinery: the pool, the token, the listener mode `accept`
+//! restores, and the shutdown timer `fetch_line` arms. The shared suite checks behaviour;
+//! these check the parts only threads have.
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bothways_timeout_threads::{CancelToken, Error, Pool, accept};
+use bothways_timeout_threads::{CancelToken, Error, Pool, accept, fetch_line};
 
 #[test]
 fn a_pool_of_zero_workers_is_a_typed_error() {
@@ -113,5 +115,32 @@ fn accept_leaves_the_listener_non_blocking_for_concurrent_callers() {
     assert!(
         start.elapsed() >= Duration::from_millis(40),
         "the read did not wait"
+    );
+}
+
+#[test]
+fn a_finished_fetch_lets_go_of_its_connection_at_once() {
+    // The shutdown timer shares the stream until its deadline unless the fetch disarms it on
+    // the way out; then the peer would see the close only a minute later.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.write_all(b"hi\n").unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        // Returns at the client's close, or after 10 s.
+        let _ = stream.read_to_end(&mut Vec::new());
+        Instant::now()
+    });
+    let line = fetch_line(addr, Duration::from_secs(60), 64).unwrap();
+    let returned = Instant::now();
+    assert_eq!(line, b"hi");
+    let closed = server.join().unwrap();
+    let after = closed.saturating_duration_since(returned);
+    assert!(
+        after < Duration::from_secs(5),
+        "expected the connection closed when the fetch returned; saw it closed {after:?} after"
     );
 }
