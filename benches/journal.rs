@@ -64,13 +64,13 @@ fn async_options(durability: aj::Durability) -> aj::Options {
 /// `fdatasync`, through the journal's own file layer (in place, into preallocated zeros, as
 /// both writers do). The file is started afresh, untimed, every 16 MiB.
 fn fsync_bound(event: &[u8], appenders: u64, iters: u64) -> Duration {
-    use bothways_journal_format::{Fs, Preallocated, Storage};
+    use bothways_journal_format::{Fs, PREALLOCATE, Preallocated, Storage};
     let dir = dir();
     let path = dir.path().join("bound");
     let fresh = || {
         let file = Fs
             .open(&path, true)
-            .and_then(|f| Preallocated::new(f, 0, true));
+            .and_then(|f| Preallocated::new(f, 0, PREALLOCATE));
         file.unwrap_or_else(|e| panic!("a file: {e}"))
     };
     let mut file = fresh();

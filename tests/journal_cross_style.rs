@@ -1,6 +1,7 @@
-//! One file format, two styles: a journal written by the async crate replays through the
-//! threads crate event for event, and the other way round — including after a torn tail; and
-//! one TCP protocol: each style's client follows the other style's server.
+//! One file format, two styles: a journal directory written by the async crate replays through
+//! the threads crate event for event, and the other way round — across many segments, and
+//! after a torn tail; and one TCP protocol: each style's client follows the other style's
+//! server.
 
 #![cfg(all(feature = "async", feature = "threads"))]
 
@@ -17,6 +18,40 @@ fn event(seq: u64) -> Vec<u8> {
     format!("event {seq} {}", "x".repeat((seq % 97) as usize)).into_bytes()
 }
 
+/// Small segments, so that the journals here span several.
+const SEGMENT: u64 = 16 << 10;
+
+fn async_options() -> aj::Options {
+    aj::Options {
+        segment_size: SEGMENT,
+        ..aj::Options::default()
+    }
+}
+
+fn threads_options() -> tj::Options {
+    tj::Options {
+        segment_size: SEGMENT,
+        ..tj::Options::default()
+    }
+}
+
+/// Every file of a journal directory, by name, with its bytes.
+fn files(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    fn fail<T>(e: std::io::Error) -> T {
+        panic!("the journal's directory: {e}")
+    }
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(fail)
+        .map(|entry| {
+            let path = entry.unwrap_or_else(fail).path();
+            let bytes = std::fs::read(&path).unwrap_or_else(fail);
+            (path.file_name().unwrap_or_default().to_owned(), bytes)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -30,15 +65,13 @@ fn async_written_file_replays_through_threads() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events");
     runtime().block_on(async {
-        let journal = aj::Journal::open(&path, aj::Options::default())
-            .await
-            .unwrap();
+        let journal = aj::Journal::open(&path, async_options()).await.unwrap();
         for seq in 1..=N {
             assert_eq!(journal.append(&event(seq)).await.unwrap(), seq);
         }
         journal.close().await.unwrap();
     });
-    let journal = tj::Journal::open(&path, tj::Options::default()).unwrap();
+    let journal = tj::Journal::open(&path, threads_options()).unwrap();
     let mut sub = journal.subscribe(1).unwrap();
     for seq in 1..=N {
         let got = sub.recv().unwrap();
@@ -55,20 +88,23 @@ fn threads_written_file_replays_through_async() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events");
     {
-        let journal = tj::Journal::open(&path, tj::Options::default()).unwrap();
+        let journal = tj::Journal::open(&path, threads_options()).unwrap();
         for seq in 1..=N {
             assert_eq!(journal.append(&event(seq)).unwrap(), seq);
         }
         journal.close().unwrap();
     }
-    // A torn tail written by neither: both must cut it the same way.
-    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(files(&path).len() > 4, "the journal spans several segments");
+    // A torn tail written by neither, on the last segment: both must cut it the same way.
+    let last = files(&path)
+        .into_iter()
+        .rfind(|(name, _)| name.to_string_lossy().ends_with(".seg"))
+        .unwrap();
+    let mut bytes = last.1;
     bytes.extend_from_slice(&[0, 0, 0, 9, 0, 0]);
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(path.join(&last.0), &bytes).unwrap();
     runtime().block_on(async {
-        let journal = aj::Journal::open(&path, aj::Options::default())
-            .await
-            .unwrap();
+        let journal = aj::Journal::open(&path, async_options()).await.unwrap();
         assert_eq!(journal.recovered().map(|t| t.len), Some(6));
         let mut sub = journal.subscribe(1).await.unwrap();
         for seq in 1..=N {
@@ -85,18 +121,19 @@ fn both_styles_write_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let (a, t) = (dir.path().join("async"), dir.path().join("threads"));
     runtime().block_on(async {
-        let journal = aj::Journal::open(&a, aj::Options::default()).await.unwrap();
-        for seq in 1..=100 {
+        let journal = aj::Journal::open(&a, async_options()).await.unwrap();
+        for seq in 1..=N {
             journal.append(&event(seq)).await.unwrap();
         }
         journal.close().await.unwrap();
     });
-    let journal = tj::Journal::open(&t, tj::Options::default()).unwrap();
-    for seq in 1..=100 {
+    let journal = tj::Journal::open(&t, threads_options()).unwrap();
+    for seq in 1..=N {
         journal.append(&event(seq)).unwrap();
     }
     journal.close().unwrap();
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&t).unwrap());
+    // The same files, named the same, byte for byte: segments, indexes.
+    assert_eq!(files(&a), files(&t));
 }
 
 #[test]

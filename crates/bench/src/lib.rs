@@ -25,6 +25,7 @@
 
 pub mod c10k;
 mod child;
+pub mod history;
 pub mod memory;
 pub mod pitfalls;
 mod proc;
@@ -318,6 +319,15 @@ pub enum Error {
         /// The largest accepted.
         max: u64,
     },
+    /// A measurement's own step failed (the journal it drives returned an error, or an event
+    /// came out of order).
+    #[error("{what}: {why}")]
+    Measure {
+        /// What was being measured.
+        what: String,
+        /// What went wrong.
+        why: String,
+    },
     /// A command-line argument is not valid UTF-8.
     #[error("argument {arg:?} is not valid UTF-8")]
     NotUtf8 {
@@ -347,7 +357,7 @@ pub type Runner = fn(Scale, &mut dyn FnMut(&str)) -> Result<Experiment, Error>;
 ///
 /// ```
 /// let ids: Vec<&str> = bothways_bench::EXPERIMENTS.iter().map(|(id, _)| *id).collect();
-/// assert_eq!(ids, ["spawn", "memory", "switch", "c10k", "pitfall-blocking", "pitfall-mutex"]);
+/// assert_eq!(ids, ["spawn", "memory", "switch", "c10k", "pitfall-blocking", "pitfall-mutex", "journal-history"]);
 /// ```
 pub const EXPERIMENTS: &[(&str, Runner)] = &[
     ("spawn", spawn::run),
@@ -356,6 +366,7 @@ pub const EXPERIMENTS: &[(&str, Runner)] = &[
     ("c10k", c10k::run),
     ("pitfall-blocking", pitfalls::run_blocking),
     ("pitfall-mutex", pitfalls::run_mutex),
+    ("journal-history", history::run),
 ];
 
 /// The hidden first argument that marks a re-executed child process.

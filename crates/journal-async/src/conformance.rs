@@ -11,7 +11,7 @@ use bothways_journal_format::Storage;
 use bothways_spec::Flavour;
 use bothways_spec::journal::{
     CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability as SpecDurability, Error as Spec, JournalSpec,
-    SpecJournal, SpecSubscription,
+    Settings, SpecJournal, SpecSubscription,
 };
 use tokio::runtime::{Builder, Runtime};
 use tokio::sync::oneshot;
@@ -151,21 +151,21 @@ pub struct Subscribed {
 impl JournalSpec for Conformance {
     type Journal = Opened;
 
-    fn open_on(
+    fn open_with(
         &self,
         storage: Arc<dyn Storage>,
         path: &Path,
-        durability: SpecDurability,
-        queue: usize,
+        settings: Settings,
     ) -> Result<Opened, Spec> {
-        let durability = match durability {
+        let durability = match settings.durability {
             SpecDurability::None => Durability::None,
             SpecDurability::Flush => Durability::Flush,
             SpecDurability::Append => Durability::Append,
         };
         let options = Options {
             durability,
-            subscriber_queue: queue,
+            subscriber_queue: settings.subscriber_queue,
+            segment_size: settings.segment_size,
             ..Options::default()
         };
         let journal = self

@@ -1,12 +1,14 @@
 //! The journal: appenders take sequence numbers in order and hand events to a pausable writer
-//! task; subscribers pause it while they read the file.
+//! task; subscribers pause it to note where their history ends.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use async_channel::{Sender, bounded};
-use bothways_journal_format::{Fs, MAX_PAYLOAD, MAX_SEQ, Recovered, Storage, Torn, recover};
+use bothways_journal_format::{
+    Directory, Fs, MAX_PAYLOAD, MAX_SEQ, Opened, PREALLOCATE, Storage, Torn,
+};
 use bothways_pause_async::{PauseHandle, Worker};
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
@@ -15,7 +17,7 @@ use crate::subscription::Subscription;
 use crate::writer::{self, Command, Durable, Live, State};
 use crate::{Durability, Error, Options};
 
-/// An append-only event journal in one file.
+/// An append-only event journal: a directory of segment files.
 ///
 /// ```
 /// use bothways_journal_async::{Durability, Journal, Options};
@@ -40,7 +42,7 @@ pub struct Journal {
     // Async: a tokio Mutex, because an appender awaits room in the input while holding it.
     input: Mutex<Input>,
     state: Arc<Mutex<State>>,
-    /// How far the file is fsynced: what appenders under [`Durability::Append`] wait on.
+    /// How far the journal is fsynced: what appenders under [`Durability::Append`] wait on.
     durable: Arc<Durable>,
     pause: PauseHandle,
     worker: StdMutex<Option<Worker>>,
@@ -59,10 +61,13 @@ struct Input {
 }
 
 impl Journal {
-    /// Opens the journal at `path`, creating it if it does not exist. An existing file is
-    /// checked record by record: corruption before the tail is an error naming its offset; a
-    /// torn tail is cut off (see [`Journal::recovered`]; also a `tracing` warning), and sequence
-    /// numbers continue.
+    /// Opens the journal directory at `path`, creating it if it does not exist. Of an existing
+    /// one only the active segment is read, record by record: corruption is an error naming
+    /// its offset; a torn tail is cut off (see [`Journal::recovered`]; also a `tracing`
+    /// warning), and sequence numbers continue. A journal in one file (the older layout) is
+    /// moved into a directory of that name first; a file that is not a journal is refused and
+    /// left as it is. Segments are [`Options::segment_size`] bytes; a size under
+    /// [`crate::MIN_SEGMENT`] is refused with `Io` of kind `InvalidInput`.
     pub async fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
         Journal::open_on(Fs::shared(), path, options).await
     }
@@ -86,27 +91,27 @@ impl Journal {
         path: impl AsRef<Path>,
         options: Options,
     ) -> Result<Journal, Error> {
+        let options = options.checked()?;
         let path = path.as_ref().to_path_buf();
-        // Async: recovery reads and checks the whole file: blocking work, on the blocking pool.
-        let preallocate = options.durability != Durability::None;
-        let Recovered {
-            file,
-            next_seq,
+        // Async: recovery reads and checks the active segment: blocking work, on the blocking
+        // pool.
+        let Opened {
+            directory,
             torn: recovered,
+            migrated,
         } = tokio::task::spawn_blocking({
-            let (storage, path) = (Arc::clone(&storage), path.clone());
-            move || recover(storage.as_ref(), &path, preallocate)
+            let path = path.clone();
+            let (size, step) = (options.segment_size, preallocation(&options));
+            move || Directory::open(storage, &path, size, step)
         })
         .await
         .map_err(|e| Error::failed(&e))???;
+        if migrated {
+            tracing::info!(path = %path.display(), "bothways-journal: a single-file journal became a directory");
+        }
+        let next_seq = directory.next_seq();
         let durable = Arc::new(Durable::default());
-        let state = Arc::new(Mutex::new(State::new(
-            storage,
-            path,
-            file,
-            next_seq,
-            Arc::clone(&durable),
-        )));
+        let state = Arc::new(Mutex::new(State::new(directory, Arc::clone(&durable))));
         let (tx, rx) = bounded(options.input_queue.max(1));
         let worker = Worker::spawn(
             rx.clone(),
@@ -184,30 +189,32 @@ impl Journal {
     }
 
     /// Subscribes from sequence number `from`: every event from `from` on, first replayed from
-    /// the file, then live, with no gap and no duplicate. A `from` past the end waits for it.
+    /// the segments, then live, with no gap and no duplicate. A `from` past the end waits for it.
     ///
-    /// The writer is paused while the file is read and the subscriber registered, so the file
-    /// is never read while it is being written.
+    /// The writer is paused only while the end of the history is noted and the subscriber
+    /// registered for live events: the history is read from the segments afterwards, as the
+    /// subscriber receives it, a chunk at a time. Reading bytes below the noted end while the
+    /// writer appends past it is safe because the writer never changes a byte it has written
+    /// (records go after the records, a sealed segment is never written again); a prune that
+    /// deletes a segment the subscriber has not reached yet ends its history with a typed error.
     pub async fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
         let _paused = self.pause.pause().await.map_err(|_| Error::Closed)?;
         let mut state = self.state.lock().await;
-        state.check()?;
-        state.flush(false).await?;
-        let bytes = state.read_records().await?;
+        let plan = state.plan(from).await?;
         let (tx, rx) = bounded(self.options.subscriber_queue.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
         state.subscribers.push(Live {
             tx,
             lagged: Arc::clone(&lagged),
         });
-        let live_from = state.next_seq;
         drop(state);
-        Subscription::new(bytes, from, live_from, rx, lagged)
+        Ok(Subscription::new(plan, rx, lagged))
     }
 
-    /// Keeps only the events after `after`, atomically: a temporary file, fsync, rename,
-    /// fsync of the directory. Sequence numbers continue; subscribing before `after + 1`
-    /// then gives [`Error::Pruned`].
+    /// Keeps only the events after `after`: a low-water mark is written (synced, renamed into
+    /// place, the directory synced), then the segments wholly below it are deleted; the events
+    /// below it that share a segment with the first kept one are skipped by readers. Sequence
+    /// numbers continue; subscribing before `after + 1` then gives [`Error::Pruned`].
     pub async fn prune(&self, after: u64) -> Result<(), Error> {
         // Appends that returned before this call may still wait in the writer's input: a flush
         // goes through the input behind them, so they are in the file before it is cut.
@@ -216,7 +223,7 @@ impl Journal {
         self.state.lock().await.prune(after).await
     }
 
-    /// The torn tail cut off when the file was opened, if there was one.
+    /// The torn tail cut off the active segment when the journal was opened, if there was one.
     pub fn recovered(&self) -> Option<Torn> {
         self.recovered
     }
@@ -286,6 +293,16 @@ impl Drop for Journal {
     }
 }
 
+/// How far ahead of its records a segment is filled with zeros: none without fsyncs (nothing to
+/// gain), otherwise a mebibyte, or the segment size if smaller.
+fn preallocation(options: &Options) -> u64 {
+    if options.durability == Durability::None {
+        0
+    } else {
+        PREALLOCATE.min(options.segment_size)
+    }
+}
+
 async fn wait(acked: oneshot::Receiver<Result<(), String>>) -> Result<(), Error> {
     match acked.await {
         Ok(Ok(())) => Ok(()),
@@ -320,9 +337,18 @@ mod tests {
     use std::fs;
     use std::time::Duration;
 
-    use bothways_journal_format::scan;
+    use bothways_journal_format::{History, read_plan};
 
     use super::*;
+
+    /// The bytes of every file in the journal's directory.
+    fn bytes_in(path: &Path) -> std::io::Result<u64> {
+        let mut total = 0;
+        for entry in fs::read_dir(path)? {
+            total += entry?.metadata()?.len();
+        }
+        Ok(total)
+    }
 
     #[tokio::test]
     async fn a_paused_writer_leaves_the_file_alone() -> Result<(), Box<dyn std::error::Error>> {
@@ -334,7 +360,7 @@ mod tests {
             ..Options::default()
         };
         let journal = Journal::open(&path, options).await?;
-        let before = fs::metadata(&path)?.len();
+        let before = bytes_in(&path)?;
         let paused = journal.pause.pause().await?;
         for _ in 0..100 {
             journal
@@ -342,14 +368,15 @@ mod tests {
                 .await?;
         }
         tokio::time::sleep(Duration::from_millis(100)).await; // a hundred ticks
-        let during = fs::metadata(&path)?.len();
+        let during = bytes_in(&path)?;
         assert_eq!(
             during, before,
             "the file changed while the writer was paused"
         );
         drop(paused);
         journal.flush().await?;
-        let events = scan(&fs::read(&path)?)?.next_seq - 1;
+        let plan = read_plan(Fs::shared(), &path, 1)??;
+        let events = History::new(plan).count();
         assert_eq!(
             events, 100,
             "every event appended during the pause, once resumed"

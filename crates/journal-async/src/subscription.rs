@@ -1,18 +1,28 @@
-//! A subscription: the replayed file first, then the live queue, with no gap and no duplicate.
+//! A subscription: the history first, streamed from the segments, then the live queue, with no
+//! gap and no duplicate.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_channel::Receiver;
-use bothways_journal_format::{Event, Reader, Step, read_record};
+use bothways_journal_format::{Error as FormatError, Event, History, Next, ReplayPlan};
+use tokio::task::JoinHandle;
 
 use crate::Error;
 
-/// Events from a sequence number on: the ones in the file when it subscribed, then live ones.
+/// What a chunk read on the blocking pool gives back: the history it read into, and how the
+/// read went.
+type ChunkRead = (History, io::Result<Result<(), FormatError>>);
+
+/// Events from a sequence number on: the ones in the journal when it subscribed, then live ones.
 ///
-/// The file's bytes were read while the writer was paused; they are decoded (and their
-/// checksums checked) here, on the subscriber's own thread, as it receives them.
+/// Where the history ends and live events begin was noted while the writer was paused; the
+/// history is read from the segments afterwards, a chunk at a time, and decoded (its
+/// checksums checked) here, on the subscriber's own thread, as it receives it. It holds at
+/// most a chunk ([`bothways_journal_format::CHUNK`], or one record if larger) and its live
+/// queue, however long the history.
 ///
 /// ```
 /// use std::time::Duration;
@@ -31,11 +41,13 @@ use crate::Error;
 /// ```
 #[derive(Debug)]
 pub struct Subscription {
-    replay: Vec<u8>,
-    offset: usize,
-    replay_seq: u64,
-    /// Events before this were in the file when it subscribed; from it on, they come live.
-    live_from: u64,
+    /// The events in the journal when it subscribed, read from its segments in chunks; `None`
+    /// once they are all handed out, or while a chunk is being read.
+    history: Option<History>,
+    /// Async: the chunk being read on the blocking pool, with the history it is read into.
+    /// Kept here, not in a local, so that a `recv` dropped mid-read (a `select!`, a timeout)
+    /// loses nothing: the next `recv` awaits the same read.
+    reading: Option<JoinHandle<ChunkRead>>,
     /// The next sequence number to hand out.
     next: u64,
     live: Receiver<Event>,
@@ -43,34 +55,20 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        replay: Vec<u8>,
-        from: u64,
-        live_from: u64,
-        live: Receiver<Event>,
-        lagged: Arc<AtomicBool>,
-    ) -> Result<Self, Error> {
-        let reader = Reader::new(&replay)?;
-        let first = reader.header().base_seq;
-        let from = from.max(1);
-        if from < first {
-            return Err(Error::Pruned { from, first });
-        }
-        Ok(Subscription {
-            offset: bothways_journal_format::HEADER_LEN,
-            replay_seq: first,
-            replay,
-            live_from,
-            next: from,
+    pub(crate) fn new(plan: ReplayPlan, live: Receiver<Event>, lagged: Arc<AtomicBool>) -> Self {
+        Subscription {
+            next: plan.from(),
+            history: Some(History::new(plan)),
+            reading: None,
             live,
             lagged,
-        })
+        }
     }
 
     /// The next event, waiting for it. [`Error::Lagged`] if this subscriber fell behind and was
     /// disconnected, [`Error::Closed`] once the journal is closed and every event received.
     pub async fn recv(&mut self) -> Result<Event, Error> {
-        if let Some(event) = self.next_replayed()? {
+        if let Some(event) = self.next_replayed().await? {
             return Ok(event);
         }
         loop {
@@ -101,26 +99,40 @@ impl Subscription {
         self.next
     }
 
-    fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
-        while self.replay_seq < self.live_from {
-            match read_record(&self.replay, self.offset, self.replay_seq)? {
-                Step::Record(record) => {
-                    // record.end lies within the replay bytes, whose length is a usize.
-                    self.offset = record.end as usize;
-                    self.replay_seq += 1;
-                    if record.seq >= self.next {
-                        self.next = record.seq + 1;
-                        return Ok(Some(record.into()));
+    /// The next event of the history, reading its next chunk when it needs one.
+    async fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            if let Some(reading) = &mut self.reading {
+                let (history, read) = reading.await.map_err(|e| Error::failed(&e))?;
+                self.reading = None;
+                self.history = Some(history);
+                read??;
+            }
+            let Some(history) = &mut self.history else {
+                return Ok(None);
+            };
+            match history.next_buffered()? {
+                Next::Event(event) => {
+                    self.next = event.seq + 1;
+                    return Ok(Some(event));
+                }
+                Next::Read => {
+                    // Async: the read blocks, so it goes to tokio's blocking pool, with the
+                    // history moved there and back; the threads subscription reads inline.
+                    if let Some(mut history) = self.history.take() {
+                        self.reading = Some(tokio::task::spawn_blocking(move || {
+                            let read = history.read();
+                            (history, read)
+                        }));
                     }
                 }
-                // The writer flushed before the file was read, so this is a short file.
-                Step::End | Step::Torn { .. } => break,
+                Next::Done => {
+                    // The history is over: its buffer's memory goes with it.
+                    self.history = None;
+                    return Ok(None);
+                }
             }
         }
-        if !self.replay.is_empty() {
-            self.replay = Vec::new(); // the replay is done: give its memory back
-        }
-        Ok(None)
     }
 
     fn ended(&self) -> Error {

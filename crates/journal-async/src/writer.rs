@@ -1,12 +1,11 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_channel::{Receiver, Sender, TrySendError};
-use bothways_journal_format::{Event, Preallocated, Storage, encode_record, read_prefix};
+use bothways_journal_format::{Directory, Event, ReplayPlan, encode_record};
 use tokio::sync::{Mutex, oneshot, watch};
 
 use crate::{Durability, Error};
@@ -118,17 +117,14 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// The file and everything the writer keeps. Shared with `subscribe` and `prune`, which take it
-/// only while the writer is paused, so the lock is never contended on the hot path.
+/// The journal's directory and everything the writer keeps. Shared with `subscribe` and
+/// `prune`, which take it only while the writer is paused, so the lock is never contended on
+/// the hot path.
 // Async: a tokio Mutex, because a flush is awaited while it is held.
 #[derive(Debug)]
 pub(crate) struct State {
-    storage: Arc<dyn Storage>,
-    pub(crate) path: PathBuf,
-    // Async: the file moves into a blocking task for each write, and comes back.
-    file: Option<Preallocated>,
-    /// Where the file's records end: the file's own count, kept here while the file is away.
-    len: u64,
+    // Async: the directory moves into a blocking task for each write, and comes back.
+    directory: Option<Directory>,
     buf: Vec<u8>,
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
@@ -140,20 +136,12 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn new(
-        storage: Arc<dyn Storage>,
-        path: PathBuf,
-        file: Preallocated,
-        next_seq: u64,
-        durable: Arc<Durable>,
-    ) -> Self {
-        // What the file held when it was opened is on disk: `open` fsynced it.
+    pub(crate) fn new(directory: Directory, durable: Arc<Durable>) -> Self {
+        // What the journal held when it was opened is on disk: `open` fsynced it.
+        let next_seq = directory.next_seq();
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
-            storage,
-            path,
-            len: file.len(),
-            file: Some(file),
+            directory: Some(directory),
             buf: Vec::with_capacity(BUFFER),
             next_seq,
             subscribers: Vec::new(),
@@ -172,68 +160,26 @@ impl State {
         }
     }
 
-    /// Hands the buffer to the OS, and fsyncs if asked. A failure is kept: the journal refuses
-    /// everything after it rather than leave a gap in the file.
-    pub(crate) async fn flush(&mut self, fsync: bool) -> Result<(), Error> {
+    /// Runs `work` on the directory on tokio's blocking pool, and takes the directory back. A
+    /// failure is kept: the journal refuses everything after it rather than leave a gap.
+    // Async: file writes, fsyncs and deletions block, so they run on the blocking pool, never on
+    // a runtime worker; the threads writer calls the directory directly.
+    async fn blocking<R: Send + 'static>(
+        &mut self,
+        work: impl FnOnce(&mut Directory) -> std::io::Result<R> + Send + 'static,
+    ) -> Result<R, Error> {
         self.check()?;
-        if self.buf.is_empty() && !fsync {
-            return Ok(());
-        }
-        let Some(mut file) = self.file.take() else {
+        let Some(mut directory) = self.directory.take() else {
             return Err(Error::Closed);
         };
-        let mut buf = std::mem::take(&mut self.buf);
-        // Async: file writes and fsync block, so they run on tokio's blocking pool, never on a
-        // runtime worker.
         let joined = tokio::task::spawn_blocking(move || {
-            let result = file
-                .write_all(&buf)
-                .and_then(|()| if fsync { file.sync_data() } else { Ok(()) });
-            buf.clear();
-            (file, buf, result)
+            let result = work(&mut directory);
+            (directory, result)
         })
         .await;
         match joined {
-            Ok((file, buf, Ok(()))) => {
-                self.len = file.len();
-                self.file = Some(file);
-                self.buf = buf;
-                if fsync {
-                    // Every event written so far is on disk: its appenders may return.
-                    let synced = self.next_seq.saturating_sub(1);
-                    self.durable.update(|mark| mark.synced = synced);
-                    self.waiting = 0;
-                }
-                Ok(())
-            }
-            Ok((file, _, Err(e))) => {
-                self.file = Some(file);
-                self.fail(e.to_string());
-                Err(e.into())
-            }
-            Err(e) => {
-                self.fail(e.to_string());
-                Err(Error::failed(&e))
-            }
-        }
-    }
-
-    /// The last flush, at close: the zeros preallocated after the records are cut off, so a
-    /// closed journal ends at its last record.
-    async fn close(&mut self, fsync: bool) -> Result<(), Error> {
-        self.flush(fsync).await?;
-        let Some(mut file) = self.file.take() else {
-            return Err(Error::Closed);
-        };
-        // Async: a truncate and an fsync, on the blocking pool.
-        let joined = tokio::task::spawn_blocking(move || {
-            let result = file.trim(fsync);
-            (file, result)
-        })
-        .await;
-        match joined {
-            Ok((file, result)) => {
-                self.file = Some(file);
+            Ok((directory, result)) => {
+                self.directory = Some(directory);
                 result.map_err(|e| {
                     self.fail(e.to_string());
                     e.into()
@@ -246,14 +192,56 @@ impl State {
         }
     }
 
-    /// The file's records, without the zeros after them; read while the writer is paused.
-    pub(crate) async fn read_records(&self) -> Result<Vec<u8>, Error> {
-        let (storage, path, len) = (Arc::clone(&self.storage), self.path.clone(), self.len);
-        // Async: a blocking read of the whole file, on the blocking pool.
-        tokio::task::spawn_blocking(move || read_prefix(storage.as_ref(), &path, len))
-            .await
-            .map_err(|e| Error::failed(&e))?
-            .map_err(Error::from)
+    /// Hands the buffer to the OS, and fsyncs if asked. A failure is kept: the journal refuses
+    /// everything after it rather than leave a gap in the file.
+    pub(crate) async fn flush(&mut self, fsync: bool) -> Result<(), Error> {
+        self.check()?;
+        if self.buf.is_empty() && !fsync {
+            return Ok(());
+        }
+        let buf = std::mem::take(&mut self.buf);
+        let mut buf = self
+            .blocking(move |directory| {
+                directory.write(&buf)?;
+                if fsync {
+                    directory.sync_data()?;
+                }
+                Ok(buf)
+            })
+            .await?;
+        buf.clear();
+        self.buf = buf;
+        if fsync {
+            // Every event written so far is on disk: its appenders may return.
+            let synced = self.next_seq.saturating_sub(1);
+            self.durable.update(|mark| mark.synced = synced);
+            self.waiting = 0;
+        }
+        Ok(())
+    }
+
+    /// The last flush, at close: the zeros preallocated after the records are cut off, so a
+    /// closed journal ends at its last record.
+    async fn close(&mut self, fsync: bool) -> Result<(), Error> {
+        self.flush(fsync).await?;
+        self.blocking(move |directory| directory.close(fsync)).await
+    }
+
+    /// Where a subscriber from `from` reads its history, taken while the writer is paused:
+    /// everything appended so far is handed to the OS first, so the history ends where live
+    /// events begin. `Pruned` if `from` is before the first event kept.
+    pub(crate) async fn plan(&mut self, from: u64) -> Result<ReplayPlan, Error> {
+        self.check()?;
+        self.flush(false).await?;
+        let Some(directory) = &self.directory else {
+            return Err(Error::Closed);
+        };
+        let first = directory.first();
+        let from = from.max(1);
+        if from < first {
+            return Err(Error::Pruned { from, first });
+        }
+        Ok(directory.plan(from))
     }
 
     /// Keeps the first failure, and tells the appenders waiting for an fsync.
@@ -297,29 +285,13 @@ impl State {
         let _ = self.flush(true).await;
     }
 
-    /// Rewrites the file keeping only the events after `after`: a temporary file, fsync,
-    /// rename over the journal, fsync of the directory, so a crash leaves one or the other.
+    /// Keeps only the events after `after`: the low-water mark is written (synced, renamed,
+    /// the directory synced), then the segments wholly below it are deleted.
     pub(crate) async fn prune(&mut self, after: u64) -> Result<(), Error> {
-        self.flush(true).await?;
-        let (storage, path) = (Arc::clone(&self.storage), self.path.clone());
-        let (len, next_seq) = (self.len, self.next_seq);
-        let preallocate = self.file.as_ref().is_some_and(Preallocated::preallocates);
-        // Async: the rewrite is blocking file work, on the blocking pool.
-        let file = tokio::task::spawn_blocking(move || {
-            bothways_journal_format::prune(
-                storage.as_ref(),
-                &path,
-                len,
-                after,
-                next_seq,
-                preallocate,
-            )
-        })
-        .await
-        .map_err(|e| Error::failed(&e))???;
-        self.len = file.len();
-        self.file = Some(file);
-        Ok(())
+        // Handed to the OS, not synced: the mark is clamped to what was written, and a crash
+        // that loses unsynced events below it is met at open (numbers go on from the mark).
+        self.flush(false).await?;
+        self.blocking(move |directory| directory.prune(after)).await
     }
 }
 

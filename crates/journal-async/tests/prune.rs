@@ -1,25 +1,56 @@
-//! Pruning: only later events stay, atomically, and sequences continue.
+//! Pruning: only later events stay, whole segments below the cut are deleted, a low-water
+//! mark keeps the rest of the cut, and sequences continue.
 
-use bothways_journal_async::{Error, Journal, Options};
+use bothways_journal_async::{Error, Journal, MIN_SEGMENT, Options};
 
 #[tokio::test]
-async fn prune_rewrites_the_header() {
+async fn prune_deletes_whole_segments_and_keeps_the_rest_of_the_cut() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events");
-    let journal = Journal::open(&path, Options::default()).await.unwrap();
-    for _ in 0..50 {
-        journal.append(b"e").await.unwrap();
+    let options = Options {
+        segment_size: MIN_SEGMENT,
+        ..Options::default()
+    };
+    let segments = |path: &std::path::Path| {
+        std::fs::read_dir(path)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "seg")
+            })
+            .count()
+    };
+    let journal = Journal::open(&path, options).await.unwrap();
+    for _ in 0..200 {
+        journal.append(&[b'e'; 100]).await.unwrap();
     }
-    journal.prune(30).await.unwrap();
-    let bytes = std::fs::read(&path).unwrap();
-    let header = bothways_journal_format::Header::decode(&bytes).unwrap();
-    assert_eq!(header.base_seq, 31);
+    journal.flush().await.unwrap();
+    let before = segments(&path);
+    assert!(
+        before > 3,
+        "200 events of 120 bytes in segments of 4 KiB: {before} segments"
+    );
+    journal.prune(150).await.unwrap();
+    assert!(segments(&path) < before, "no segment was deleted");
+    assert!(path.join("first").exists(), "no low-water mark");
     assert!(matches!(
         journal.subscribe(10).await,
         Err(Error::Pruned {
             from: 10,
-            first: 31
+            first: 151
         })
     ));
-    assert!(!dir.path().join("events.prune").exists());
+    let mut sub = journal.subscribe(151).await.unwrap();
+    assert_eq!(sub.recv().await.unwrap().seq, 151);
+    journal.close().await.unwrap();
+    drop(journal);
+    let journal = Journal::open(&path, options).await.unwrap();
+    assert_eq!(journal.append(b"next").await.unwrap(), 201);
+    assert!(matches!(
+        journal.subscribe(150).await,
+        Err(Error::Pruned { first: 151, .. })
+    ));
 }

@@ -1,5 +1,6 @@
-//! The journal file as both styles' writers write it: records go in place into space written
-//! with zeros ahead of them, so that the fsync after an append does not also change the size.
+//! A segment file as both styles' writers write it: records go in place into space written
+//! with zeros ahead of them, so that the fsync after an append does not also change the size;
+//! and the recovery of the one segment a crash can leave torn, the active one.
 //!
 //! This is blocking file I/O, the same in both styles (the async writer runs it on tokio's
 //! blocking pool), so it lives here once, beside the bytes it writes. It goes through a
@@ -12,7 +13,8 @@ use std::path::Path;
 
 use crate::record::is_zeros;
 use crate::{
-    Error, HEADER_LEN, Header, Reader, Storage, StorageFile, Torn, read_exact_prefix, scan,
+    Error, HEADER_LEN, Header, MAX_PAYLOAD, PAGE, RECORD_HEADER_LEN, SparseIndex, Step, Storage,
+    StorageFile, Torn, read_record,
 };
 
 /// How much zeroed space is added ahead of the records at a time. An fsync after a write that
@@ -37,7 +39,7 @@ static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("events");
 /// std::fs::write(&path, Header::new(1).encode())?;
-/// let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
+/// let mut file = Preallocated::new(Fs.open(&path, false)?, 20, 1 << 20)?;
 /// let mut record = Vec::new();
 /// encode_record(1, b"event", &mut record)?;
 /// file.write_all(&record)?;
@@ -58,15 +60,16 @@ pub struct Preallocated {
     len: u64,
     /// The file's size: zeros from `len` to here.
     allocated: u64,
-    /// Whether to grow ahead of the records. Without fsyncs there is nothing to gain, and the
-    /// zeros would double what reaches the disk.
-    preallocate: bool,
+    /// How much to grow ahead of the records at a time; 0 for not at all. Without fsyncs there
+    /// is nothing to gain, and the zeros would double what reaches the disk.
+    step: u64,
 }
 
 impl Preallocated {
     /// Takes `file` to write after its first `len` bytes, which must be whole records:
-    /// anything after them is cut off, so that the space ahead is zeros.
-    pub fn new(file: Box<dyn StorageFile>, len: u64, preallocate: bool) -> io::Result<Self> {
+    /// anything after them is cut off, so that the space ahead is zeros. It grows `step` bytes
+    /// of zeros ahead at a time ([`PREALLOCATE`] by default), or not at all with 0.
+    pub fn new(file: Box<dyn StorageFile>, len: u64, step: u64) -> io::Result<Self> {
         if file.size()? != len {
             file.set_len(len)?;
         }
@@ -74,7 +77,7 @@ impl Preallocated {
             file,
             len,
             allocated: len,
-            preallocate,
+            step,
         })
     }
 
@@ -88,9 +91,9 @@ impl Preallocated {
         self.len == 0
     }
 
-    /// Whether it grows ahead of its records, as it was made.
-    pub fn preallocates(&self) -> bool {
-        self.preallocate
+    /// How much it grows ahead of its records at a time (0: not at all), as it was made.
+    pub fn step(&self) -> u64 {
+        self.step
     }
 
     /// Writes `bytes` after the records, growing the zeroed space first if they do not fit.
@@ -101,8 +104,8 @@ impl Preallocated {
             return Ok(());
         }
         let end = self.len + bytes.len() as u64;
-        if self.preallocate && end > self.allocated {
-            self.grow(end + PREALLOCATE)?;
+        if self.step > 0 && end > self.allocated {
+            self.grow(end + self.step)?;
         }
         self.file.write_all_at(bytes, self.len)?;
         self.len = end;
@@ -139,21 +142,6 @@ impl Preallocated {
     }
 }
 
-/// Reads the first `len` bytes of the file at `path`: the records of a journal whose writer is
-/// paused, without the zeros after them.
-///
-/// ```
-/// use bothways_journal_format::{Fs, read_prefix};
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("f");
-/// std::fs::write(&path, b"records\0\0\0")?;
-/// assert_eq!(read_prefix(&Fs, &path, 7)?, b"records");
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub fn read_prefix(storage: &dyn Storage, path: &Path, len: u64) -> io::Result<Vec<u8>> {
-    read_exact_prefix(storage.open(path, false)?.as_ref(), len)
-}
-
 /// Syncs the directory holding `path`, so that a file created or renamed in it stays.
 ///
 /// ```
@@ -165,75 +153,201 @@ pub fn sync_dir(storage: &dyn Storage, path: &Path) -> io::Result<()> {
     storage.sync_dir(path.parent().unwrap_or(Path::new("")))
 }
 
-/// A journal file opened for writing by [`recover`].
+/// The active segment after recovery: open for writing after its last whole record.
 #[derive(Debug)]
-pub struct Recovered {
-    /// The file, positioned after its last good record.
-    pub file: Preallocated,
+pub(crate) struct RecoveredSegment {
+    pub(crate) file: Preallocated,
     /// The sequence number the next record must carry.
-    pub next_seq: u64,
+    pub(crate) next_seq: u64,
     /// The torn tail that was cut off, if there was one.
-    pub torn: Option<Torn>,
+    pub(crate) torn: Option<Torn>,
+    /// Where its records begin, every few KiB.
+    pub(crate) index: SparseIndex,
 }
 
-/// Opens the journal file at `path` for writing, creating it with a header if it does not
-/// exist, is empty or holds only zeros. An existing file is checked record by record: corruption before the tail
-/// is an error naming its offset; a torn tail is cut off, fsynced, returned in
-/// [`Recovered::torn`] and emitted as a `tracing` warning.
-///
-/// ```
-/// use bothways_journal_format::{Fs, recover};
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("events");
-/// let opened = recover(&Fs, &path, true)??;
-/// assert_eq!((opened.next_seq, opened.file.len(), opened.torn), (1, 20, None));
-///
-/// std::fs::write(&path, b"not a journal file at all")?;
-/// assert_eq!(recover(&Fs, &path, true)?.unwrap_err().offset(), 0);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn recover(
-    storage: &dyn Storage,
-    path: &Path,
-    preallocate: bool,
-) -> io::Result<Result<Recovered, Error>> {
-    let file = storage.open(path, true)?;
-    let size = file.size()?;
-    let bytes = read_exact_prefix(file.as_ref(), size)?;
-    // Empty, or zeros alone: a creation that a power cut interrupted before its header was
-    // synced (the size reached the disk, the page did not). It never held a record, whose
-    // header is never zeros, so it is started afresh.
-    if is_zeros(&bytes) {
-        file.set_len(0)?;
-        file.write_all_at(&Header::new(1).encode(), 0)?;
-        file.sync_all()?;
-        sync_dir(storage, path)?;
-        return Ok(Ok(Recovered {
-            file: Preallocated::new(file, HEADER_LEN as u64, preallocate)?,
-            next_seq: 1,
-            torn: None,
+/// What [`scan_segment`] found in a segment file.
+#[derive(Debug)]
+pub(crate) struct SegmentScan {
+    /// The sequence number the next record must carry.
+    pub(crate) next_seq: u64,
+    /// The end of the last good record.
+    pub(crate) good_len: u64,
+    /// What follows it, if anything: zeros written ahead, or a write a crash tore.
+    pub(crate) torn: Option<Torn>,
+    /// Where its records begin, every few KiB.
+    pub(crate) index: SparseIndex,
+    /// Whether the file holds zeros alone (or nothing).
+    pub(crate) zeros: bool,
+}
+
+/// How much of a segment a scan reads at a time: a buffer this size is reused, so a scan of a
+/// full segment costs no more memory, and no more fresh pages, than this.
+const SCAN_CHUNK: usize = 1 << 20;
+
+/// Reads the segment `file` of `size` bytes record by record, a chunk at a time, checking every
+/// record: where its good records end, and the index of them. Corruption before the tail is an
+/// error naming its offset. The window read is always whole pages from a page boundary, and
+/// reaches past the end of each record to the end of that page, so that the torn-page rule of
+/// [`read_record`](crate::read_record) sees what it would in the whole file.
+pub(crate) fn scan_segment(
+    file: &dyn StorageFile,
+    size: u64,
+    base: u64,
+) -> io::Result<Result<SegmentScan, Error>> {
+    let page = PAGE as u64;
+    let mut window = 0u64; // the file offset of buf[0], a multiple of PAGE
+    let mut buf: Vec<u8> = Vec::with_capacity(SCAN_CHUNK);
+    // Makes `buf` hold the file from `window` to at least `until` (or the end of the file).
+    let fill = |buf: &mut Vec<u8>, window: u64, until: u64| -> io::Result<()> {
+        let until = until.min(size);
+        while window + (buf.len() as u64) < until {
+            let have = buf.len();
+            let want = ((until - window) as usize - have)
+                .max(SCAN_CHUNK.min((size - window) as usize - have));
+            buf.resize(have + want, 0);
+            let mut got = 0;
+            while got < want {
+                match file.read_at(&mut buf[have + got..], window + (have + got) as u64) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(have + got);
+            if got == 0 {
+                break;
+            }
+        }
+        Ok(())
+    };
+    fill(&mut buf, window, HEADER_LEN as u64)?;
+    if buf.iter().take(HEADER_LEN).all(|&b| b == 0) {
+        // Possibly a creation a power cut interrupted: zeros all through, or garbage.
+        let mut all = is_zeros(&buf);
+        let mut at = buf.len() as u64;
+        while all && at < size {
+            buf.clear();
+            fill(&mut buf, at, at + SCAN_CHUNK as u64)?;
+            all = is_zeros(&buf);
+            at += buf.len().max(1) as u64;
+        }
+        if all {
+            return Ok(Ok(SegmentScan {
+                next_seq: base,
+                good_len: 0,
+                torn: None,
+                index: SparseIndex::new(base),
+                zeros: true,
+            }));
+        }
+        buf.clear();
+        fill(&mut buf, 0, HEADER_LEN as u64)?;
+    }
+    let header = match Header::decode(&buf) {
+        Ok(header) => header,
+        Err(e) => return Ok(Err(e)),
+    };
+    if header.base_seq != base {
+        return Ok(Err(Error::SegmentName {
+            name: base,
+            header: header.base_seq,
         }));
     }
-    let found = match scan(&bytes) {
+    let mut index = SparseIndex::new(base);
+    let (mut at, mut expected) = (HEADER_LEN as u64, base);
+    loop {
+        // Enough for the record's header, then for the whole record and its last page. Only
+        // when more must be read does the window move up, to the page this record starts in:
+        // what is before it is decoded already.
+        let ensure = |buf: &mut Vec<u8>, window: &mut u64, until: u64| -> io::Result<()> {
+            if *window + (buf.len() as u64) < until.min(size) {
+                let start = at / page * page;
+                buf.drain(..(start - *window) as usize);
+                *window = start;
+                fill(buf, *window, until)?;
+            }
+            Ok(())
+        };
+        ensure(&mut buf, &mut window, at + RECORD_HEADER_LEN as u64)?;
+        let rel = (at - window) as usize;
+        if let Some(head) = buf.get(rel..rel + RECORD_HEADER_LEN) {
+            let len = u64::from(u32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+            let end = at + RECORD_HEADER_LEN as u64 + len.min(u64::from(MAX_PAYLOAD) + 1);
+            ensure(&mut buf, &mut window, end.div_ceil(page) * page)?;
+        }
+        let rel = (at - window) as usize;
+        match read_record(&buf, rel, expected) {
+            Ok(Step::Record(record)) => {
+                index.note(record.seq, window + record.offset);
+                at = window + record.end;
+                expected = record.seq + 1;
+            }
+            Ok(Step::End) => {
+                return Ok(Ok(SegmentScan {
+                    next_seq: expected,
+                    good_len: at,
+                    torn: None,
+                    index,
+                    zeros: false,
+                }));
+            }
+            Ok(Step::Torn { .. }) => {
+                return Ok(Ok(SegmentScan {
+                    next_seq: expected,
+                    good_len: at,
+                    torn: Some(Torn {
+                        offset: at,
+                        len: size - at,
+                    }),
+                    index,
+                    zeros: false,
+                }));
+            }
+            Err(e) => return Ok(Err(e.at(at))),
+        }
+    }
+}
+
+/// Recovers the segment at `path`, whose name says its first record is `base`: every record is
+/// checked, a chunk at a time, and a torn tail is cut off and synced. Empty, or zeros alone, it
+/// is a creation a power cut interrupted before its header was synced (the size reached the
+/// disk, the page did not): it never held a record, whose header is never zeros, and is
+/// started afresh.
+pub(crate) fn recover_segment(
+    storage: &dyn Storage,
+    path: &Path,
+    base: u64,
+    step: u64,
+) -> io::Result<Result<RecoveredSegment, Error>> {
+    let file = storage.open(path, true)?;
+    let size = file.size()?;
+    let found = match scan_segment(file.as_ref(), size, base)? {
         Ok(found) => found,
         Err(e) => return Ok(Err(e)),
     };
+    if found.zeros {
+        file.set_len(0)?;
+        file.write_all_at(&Header::new(base).encode(), 0)?;
+        file.sync_all()?;
+        sync_dir(storage, path)?;
+        return Ok(Ok(RecoveredSegment {
+            file: Preallocated::new(file, HEADER_LEN as u64, step)?,
+            next_seq: base,
+            torn: None,
+            index: SparseIndex::new(base),
+        }));
+    }
     if let Some(torn) = found.torn {
-        let tail = bytes.get(torn.offset as usize..).unwrap_or(&[]);
-        // Zeros alone are the space a writer preallocated before it stopped without closing:
-        // said so, so that a log after a crash does not read like damage.
-        let what = if is_zeros(tail) {
-            "preallocated zeros left unclosed"
-        } else {
-            "a torn tail"
-        };
-        // Libraries print nothing: the caller has the tail in `Recovered::torn`, and a
-        // subscriber to `tracing` (if the application installed one) gets this line.
+        // Libraries print nothing: the caller has the tail in `Opened::torn`, and a
+        // subscriber to `tracing` (if the application installed one) gets this line. What is
+        // cut is zeros a writer preallocated before it stopped without closing, or a write a
+        // crash tore: neither held an acknowledged event.
         tracing::warn!(
             path = %path.display(),
             offset = torn.offset,
             len = torn.len,
-            "bothways-journal: cutting {what} of {} bytes at offset {}",
+            "bothways-journal: cutting {} bytes after the last whole record, at offset {}",
             torn.len,
             torn.offset,
         );
@@ -243,72 +357,12 @@ pub fn recover(
         file.set_len(found.good_len)?;
         file.sync_all()?;
     }
-    Ok(Ok(Recovered {
-        file: Preallocated::new(file, found.good_len, preallocate)?,
+    Ok(Ok(RecoveredSegment {
+        file: Preallocated::new(file, found.good_len, step)?,
         next_seq: found.next_seq,
         torn: found.torn,
+        index: found.index,
     }))
-}
-
-/// Prunes the journal at `path`, whose records end at `len` and whose next record would be
-/// `next_seq`: keeps only the records after `after`, atomically — a temporary file beside it,
-/// fsync, rename over it, fsync of the directory — so a crash leaves the old file or the new
-/// one. Returns the new file, opened for writing; the old one's handle is then stale.
-///
-/// ```
-/// use bothways_journal_format::{Fs, Header, encode_record, prune, scan};
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("events");
-/// let mut bytes = Header::new(1).encode().to_vec();
-/// for seq in 1..=5 {
-///     encode_record(seq, b"event", &mut bytes)?;
-/// }
-/// std::fs::write(&path, &bytes)?;
-/// let file = prune(&Fs, &path, bytes.len() as u64, 3, 6, false)??;
-/// let found = scan(&std::fs::read(&path)?)?;
-/// assert_eq!((found.header.base_seq, found.next_seq, found.good_len), (4, 6, file.len()));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub fn prune(
-    storage: &dyn Storage,
-    path: &Path,
-    len: u64,
-    after: u64,
-    next_seq: u64,
-    preallocate: bool,
-) -> io::Result<Result<Preallocated, Error>> {
-    let bytes = read_prefix(storage, path, len)?;
-    let mut reader = match Reader::new(&bytes) {
-        Ok(reader) => reader,
-        Err(e) => return Ok(Err(e)),
-    };
-    let first = reader.header().base_seq;
-    let base = after.saturating_add(1).clamp(first, next_seq);
-    let mut keep_from = bytes.len();
-    for record in reader.by_ref() {
-        match record {
-            Ok(record) if record.seq >= base => {
-                // Records are contiguous to the end, so the rest is copied as bytes.
-                keep_from = record.offset as usize;
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => return Ok(Err(e)),
-        }
-    }
-    let keep = bytes.get(keep_from.max(HEADER_LEN)..).unwrap_or(&[]);
-    let tmp = path.with_extension("prune");
-    let out = storage.open(&tmp, true)?;
-    out.set_len(0)?; // a temporary file a crash left behind is started afresh
-    out.write_all_at(&Header::new(base).encode(), 0)?;
-    out.write_all_at(keep, HEADER_LEN as u64)?;
-    // The new file's bytes are on disk before its name replaces the old one's, and the
-    // rename is on disk before the journal writes into the new file.
-    out.sync_all()?;
-    storage.rename(&tmp, path)?;
-    sync_dir(storage, path)?;
-    let len = (HEADER_LEN + keep.len()) as u64;
-    Ok(Ok(Preallocated::new(out, len, preallocate)?))
 }
 
 #[cfg(test)]
@@ -326,7 +380,7 @@ mod tests {
     fn grows_a_mebibyte_at_a_time_and_only_when_full() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let path = journal(&dir)?;
-        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, PREALLOCATE)?;
         let mut record = Vec::new();
         encode_record(1, &[7; 100], &mut record)?;
         file.write_all(&record)?;
@@ -361,7 +415,7 @@ mod tests {
     {
         let dir = tempfile::tempdir()?;
         let path = journal(&dir)?;
-        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, false)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, 0)?;
         let mut record = Vec::new();
         encode_record(1, b"x", &mut record)?;
         file.write_all(&record)?;
@@ -377,7 +431,7 @@ mod tests {
             &path,
             [&Header::new(1).encode()[..], b"half a record"].concat(),
         )?;
-        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, true)?;
+        let mut file = Preallocated::new(Fs.open(&path, false)?, 20, PREALLOCATE)?;
         let mut record = Vec::new();
         encode_record(1, b"whole", &mut record)?;
         file.write_all(&record)?;

@@ -5,7 +5,13 @@ use crate::Error;
 /// The first eight bytes of every journal file.
 pub const MAGIC: [u8; 8] = *b"BWJOURNL";
 /// The major format version this crate writes; a file with a newer one is refused.
-pub const VERSION_MAJOR: u16 = 1;
+///
+/// - 1: a journal in one file (the older layout). Still read: opening one moves it into a
+///   directory as its only segment ([`crate::Directory::open`]).
+/// - 2: a segment of a journal directory. The records are laid out as in 1; what changed is
+///   that a journal's first event is its low-water mark, not the first segment's first record,
+///   so an older reader of a segment alone could replay pruned events: it must refuse it.
+pub const VERSION_MAJOR: u16 = 2;
 /// The minor format version this crate writes; readers accept any minor of their major.
 pub const VERSION_MINOR: u16 = 0;
 /// Bytes of the header.
@@ -23,8 +29,8 @@ pub const MAX_SEQ: u64 = u64::MAX - 1;
 /// assert_eq!(Header::decode(&bytes), Ok(Header::new(42)));
 ///
 /// let mut newer = bytes;
-/// newer[8..10].copy_from_slice(&2u16.to_be_bytes());
-/// assert_eq!(Header::decode(&newer), Err(Error::NewerVersion { found: 2, supported: 1 }));
+/// newer[8..10].copy_from_slice(&3u16.to_be_bytes());
+/// assert_eq!(Header::decode(&newer), Err(Error::NewerVersion { found: 3, supported: 2 }));
 /// assert_eq!(Header::decode(&bytes[..HEADER_LEN - 1]).unwrap_err().offset(), 0);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

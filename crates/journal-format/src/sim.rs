@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use crate::{Storage, StorageFile};
+use crate::{Entry, Storage, StorageFile};
 
 /// The granularity at which a power cut keeps or loses unsynced writes: the format's page.
 pub const PAGE: u64 = crate::PAGE as u64;
@@ -140,6 +140,7 @@ struct Sim {
     pending: Vec<NameOp>,
     dirs: BTreeSet<PathBuf>,
     syncs: u64,
+    bytes_read: u64,
     sync_latency: Duration,
 }
 
@@ -245,6 +246,11 @@ impl SimDisk {
     /// Successful file syncs so far.
     pub fn syncs(&self) -> u64 {
         self.sim().syncs
+    }
+
+    /// Bytes returned by reads so far: what a test counts to see how much a reader read.
+    pub fn bytes_read(&self) -> u64 {
+        self.sim().bytes_read
     }
 
     /// The bytes of the file at `path` as reads see them, if it exists.
@@ -405,6 +411,18 @@ impl Storage for SimDisk {
         Ok(())
     }
 
+    fn entry(&self, path: &Path) -> io::Result<Option<Entry>> {
+        let mut sim = self.sim();
+        sim.call()?;
+        Ok(if sim.names.contains_key(path) {
+            Some(Entry::File)
+        } else if sim.dirs.contains(path) {
+            Some(Entry::Dir)
+        } else {
+            None
+        })
+    }
+
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut sim = self.sim();
         sim.call()?;
@@ -472,6 +490,7 @@ impl StorageFile for SimFile {
             .min(inode.data.len());
         let n = buf.len().min(inode.data.len() - start);
         buf[..n].copy_from_slice(&inode.data[start..start + n]);
+        sim.bytes_read += n as u64;
         Ok(n)
     }
 

@@ -44,6 +44,17 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Makes the creations, renames and removals of files in `dir` durable (fsync of the
     /// directory).
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// What is at `path`: a file, a directory, or nothing.
+    fn entry(&self, path: &Path) -> io::Result<Option<Entry>>;
+}
+
+/// What a path names, for [`Storage::entry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
 }
 
 /// An open file of a [`Storage`]. Positioned reads and writes, so that one handle can be shared
@@ -148,6 +159,15 @@ impl Storage for Fs {
             dir
         };
         File::open(dir)?.sync_all()
+    }
+
+    fn entry(&self, path: &Path) -> io::Result<Option<Entry>> {
+        match fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Ok(Some(Entry::Dir)),
+            Ok(_) => Ok(Some(Entry::File)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -1,12 +1,14 @@
 //! The journal: appenders take sequence numbers in order and hand events to a pausable writer
-//! thread; subscribers pause it while they read the file.
+//! thread; subscribers pause it to note where their history ends.
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
-use bothways_journal_format::{Fs, MAX_PAYLOAD, MAX_SEQ, Recovered, Storage, Torn, recover};
+use bothways_journal_format::{
+    Directory, Fs, MAX_PAYLOAD, MAX_SEQ, Opened, PREALLOCATE, Storage, Torn,
+};
 use bothways_pause_threads::{PauseHandle, Worker};
 use crossbeam_channel::{Receiver, Sender, bounded, select};
 
@@ -14,7 +16,7 @@ use crate::subscription::Subscription;
 use crate::writer::{self, Command, Durable, Live, State, lock};
 use crate::{Durability, Error, Options};
 
-/// An append-only event journal in one file.
+/// An append-only event journal: a directory of segment files.
 ///
 /// ```
 /// use bothways_journal_threads::{Durability, Journal, Options};
@@ -35,7 +37,7 @@ use crate::{Durability, Error, Options};
 pub struct Journal {
     input: Mutex<Input>,
     state: Arc<Mutex<State>>,
-    /// How far the file is fsynced: what appenders under [`Durability::Append`] wait on.
+    /// How far the journal is fsynced: what appenders under [`Durability::Append`] wait on.
     durable: Arc<Durable>,
     pause: PauseHandle,
     worker: Mutex<Option<Worker>>,
@@ -54,10 +56,13 @@ struct Input {
 }
 
 impl Journal {
-    /// Opens the journal at `path`, creating it if it does not exist. An existing file is
-    /// checked record by record: corruption before the tail is an error naming its offset; a
-    /// torn tail is cut off (see [`Journal::recovered`]; also a `tracing` warning), and sequence
-    /// numbers continue.
+    /// Opens the journal directory at `path`, creating it if it does not exist. Of an existing
+    /// one only the active segment is read, record by record: corruption is an error naming
+    /// its offset; a torn tail is cut off (see [`Journal::recovered`]; also a `tracing`
+    /// warning), and sequence numbers continue. A journal in one file (the older layout) is
+    /// moved into a directory of that name first; a file that is not a journal is refused and
+    /// left as it is. Segments are [`Options::segment_size`] bytes; a size under
+    /// [`crate::MIN_SEGMENT`] is refused with `Io` of kind `InvalidInput`.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<Journal, Error> {
         Journal::open_on(Fs::shared(), path, options)
     }
@@ -78,21 +83,23 @@ impl Journal {
         path: impl AsRef<Path>,
         options: Options,
     ) -> Result<Journal, Error> {
-        let path = path.as_ref().to_path_buf();
-        let preallocate = options.durability != Durability::None;
-        let Recovered {
-            file,
-            next_seq,
+        let options = options.checked()?;
+        let Opened {
+            directory,
             torn: recovered,
-        } = recover(storage.as_ref(), &path, preallocate)??;
-        let durable = Arc::new(Durable::default());
-        let state = Arc::new(Mutex::new(State::new(
+            migrated,
+        } = Directory::open(
             storage,
-            path,
-            file,
-            next_seq,
-            Arc::clone(&durable),
-        )));
+            path.as_ref(),
+            options.segment_size,
+            preallocation(&options),
+        )??;
+        if migrated {
+            tracing::info!(path = %path.as_ref().display(), "bothways-journal: a single-file journal became a directory");
+        }
+        let next_seq = directory.next_seq();
+        let durable = Arc::new(Durable::default());
+        let state = Arc::new(Mutex::new(State::new(directory, Arc::clone(&durable))));
         let (tx, rx) = bounded(options.input_queue.max(1));
         let worker = Worker::spawn(
             rx.clone(),
@@ -171,30 +178,32 @@ impl Journal {
     }
 
     /// Subscribes from sequence number `from`: every event from `from` on, first replayed from
-    /// the file, then live, with no gap and no duplicate. A `from` past the end waits for it.
+    /// the segments, then live, with no gap and no duplicate. A `from` past the end waits for it.
     ///
-    /// The writer is paused while the file is read and the subscriber registered, so the file
-    /// is never read while it is being written.
+    /// The writer is paused only while the end of the history is noted and the subscriber
+    /// registered for live events: the history is read from the segments afterwards, as the
+    /// subscriber receives it, a chunk at a time. Reading bytes below the noted end while the
+    /// writer appends past it is safe because the writer never changes a byte it has written
+    /// (records go after the records, a sealed segment is never written again); a prune that
+    /// deletes a segment the subscriber has not reached yet ends its history with a typed error.
     pub fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
         let _paused = self.pause.pause().map_err(|_| Error::Closed)?;
         let mut state = lock(&self.state);
-        state.check()?;
-        state.flush(false)?;
-        let bytes = state.read_records()?;
+        let plan = state.plan(from)?;
         let (tx, rx) = bounded(self.options.subscriber_queue.max(1));
         let lagged = Arc::new(AtomicBool::new(false));
         state.subscribers.push(Live {
             tx,
             lagged: Arc::clone(&lagged),
         });
-        let live_from = state.next_seq;
         drop(state);
-        Subscription::new(bytes, from, live_from, rx, lagged)
+        Ok(Subscription::new(plan, rx, lagged))
     }
 
-    /// Keeps only the events after `after`, atomically: a temporary file, fsync, rename,
-    /// fsync of the directory. Sequence numbers continue; subscribing before `after + 1`
-    /// then gives [`Error::Pruned`].
+    /// Keeps only the events after `after`: a low-water mark is written (synced, renamed into
+    /// place, the directory synced), then the segments wholly below it are deleted; the events
+    /// below it that share a segment with the first kept one are skipped by readers. Sequence
+    /// numbers continue; subscribing before `after + 1` then gives [`Error::Pruned`].
     pub fn prune(&self, after: u64) -> Result<(), Error> {
         // Appends that returned before this call may still wait in the writer's input: a flush
         // goes through the input behind them, so they are in the file before it is cut.
@@ -203,7 +212,7 @@ impl Journal {
         lock(&self.state).prune(after)
     }
 
-    /// The torn tail cut off when the file was opened, if there was one.
+    /// The torn tail cut off the active segment when the journal was opened, if there was one.
     pub fn recovered(&self) -> Option<Torn> {
         self.recovered
     }
@@ -266,6 +275,16 @@ impl Drop for Journal {
     }
 }
 
+/// How far ahead of its records a segment is filled with zeros: none without fsyncs (nothing to
+/// gain), otherwise a mebibyte, or the segment size if smaller.
+fn preallocation(options: &Options) -> u64 {
+    if options.durability == Durability::None {
+        0
+    } else {
+        PREALLOCATE.min(options.segment_size)
+    }
+}
+
 fn wait(acked: &Receiver<Result<(), String>>) -> Result<(), Error> {
     match acked.recv() {
         Ok(Ok(())) => Ok(()),
@@ -303,9 +322,18 @@ mod tests {
     use std::fs;
     use std::time::Duration;
 
-    use bothways_journal_format::scan;
+    use bothways_journal_format::{History, read_plan};
 
     use super::*;
+
+    /// The bytes of every file in the journal's directory.
+    fn bytes_in(path: &Path) -> std::io::Result<u64> {
+        let mut total = 0;
+        for entry in fs::read_dir(path)? {
+            total += entry?.metadata()?.len();
+        }
+        Ok(total)
+    }
 
     #[test]
     fn a_paused_writer_leaves_the_file_alone() -> Result<(), Box<dyn std::error::Error>> {
@@ -317,20 +345,21 @@ mod tests {
             ..Options::default()
         };
         let journal = Journal::open(&path, options)?;
-        let before = fs::metadata(&path)?.len();
+        let before = bytes_in(&path)?;
         let paused = journal.pause.pause()?;
         for _ in 0..100 {
             journal.append(b"appended while the writer is paused")?;
         }
         thread::sleep(Duration::from_millis(100)); // a hundred ticks
-        let during = fs::metadata(&path)?.len();
+        let during = bytes_in(&path)?;
         assert_eq!(
             during, before,
             "the file changed while the writer was paused"
         );
         drop(paused);
         journal.flush()?;
-        let events = scan(&fs::read(&path)?)?.next_seq - 1;
+        let plan = read_plan(Fs::shared(), &path, 1)??;
+        let events = History::new(plan).count();
         assert_eq!(
             events, 100,
             "every event appended during the pause, once resumed"

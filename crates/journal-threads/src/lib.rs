@@ -1,9 +1,10 @@
 //! A crash-safe event journal — with OS threads.
 //!
-//! Events are appended to one file in the format of `bothways-journal-format`; a subscriber
-//! that comes later first gets every past event from the file, then the live ones, with no gap
-//! and no duplicate. The file is never read while it is written: a subscriber pauses the writer
-//! (with `bothways-pause-threads`) while it reads the file and registers for live events.
+//! Events are appended to a directory of segment files in the format of
+//! `bothways-journal-format`; a subscriber that comes later first gets every past event, read
+//! from the segments, then the live ones, with no gap and no duplicate. A subscriber pauses the
+//! writer (with `bothways-pause-threads`) only to note where the history ends and register for
+//! live events; it reads the history afterwards, in bounded chunks, while the writer goes on.
 //!
 //! - [`Journal::append`] returns the event's sequence number; writes are buffered and flushed on
 //!   a periodic tick, on [`Journal::flush`] and on [`Journal::close`], with a [`Durability`]
@@ -11,8 +12,11 @@
 //!   moment (group commit);
 //! - [`Journal::subscribe`] returns a [`Subscription`]: replay, then live events, each
 //!   subscriber with a bounded queue — one that falls behind gets [`Error::Lagged`];
-//! - [`Journal::open`] recovers an existing file: a torn tail is cut off, sequences continue;
-//! - [`Journal::prune`] keeps only the events after a sequence number, atomically;
+//! - [`Journal::open`] recovers an existing journal: only the active segment is read, a torn
+//!   tail is cut off, sequences continue; a journal in one file (the older layout) is moved
+//!   into a directory;
+//! - [`Journal::prune`] keeps only the events after a sequence number: a low-water mark, then
+//!   whole segments deleted;
 //! - [`tcp`] serves subscribers over TCP with `bothways-wire` frames.
 //!
 //! ```
@@ -32,14 +36,14 @@
 //! # What is reused, and what is not
 //!
 //! The writer *is* `bothways-pause-threads`'s `Worker`: appends are commands in its bounded
-//! input, and `subscribe` and `prune` hold its `PauseGuard` while they touch the file. The
+//! input, and `subscribe` and `prune` hold its `PauseGuard` while they touch the journal. The
 //! periodic flush is not `bothways-ticker-threads`: that crate's loop gathers a stream into batches
 //! and hands them to a sink, while here the loop is the pause worker's, and group commit wants
 //! an fsync as soon as the input is empty, not at the next tick. A tick is one more command in
 //! the writer's input, sent by a small timer and skipped when the input is full.
 //!
-//! A subscription holds the bytes of the file it replays, read in one go while the writer is
-//! paused (that is what the pause is for); live events then come through a bounded queue.
+//! A subscription holds at most a chunk of its history at a time (and its live queue), however
+//! long the history: the pause covers only the handover, not the reading.
 #![warn(missing_docs)]
 
 #[cfg(feature = "spec")]
@@ -54,5 +58,5 @@ mod writer;
 pub use bothways_journal_format::Event;
 pub use error::Error;
 pub use journal::Journal;
-pub use options::{Durability, Options};
+pub use options::{Durability, MIN_SEGMENT, Options};
 pub use subscription::Subscription;

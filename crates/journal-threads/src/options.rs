@@ -34,7 +34,13 @@ pub struct Options {
     pub subscriber_queue: usize,
     /// How many appends may wait for the writer before `append` waits.
     pub input_queue: usize,
+    /// How large a segment file grows before the next one starts: what a crash's recovery
+    /// reads at most, and the step by which a prune frees space. At least [`MIN_SEGMENT`].
+    pub segment_size: u64,
 }
+
+/// The smallest segment size accepted: a segment holds at least a few records.
+pub const MIN_SEGMENT: u64 = 4 << 10;
 
 impl Default for Options {
     fn default() -> Self {
@@ -43,6 +49,25 @@ impl Default for Options {
             flush_every: Duration::from_millis(10),
             subscriber_queue: 4096,
             input_queue: 4096,
+            segment_size: bothways_journal_format::SEGMENT_SIZE,
         }
+    }
+}
+
+impl Options {
+    /// The options, or a typed error (`Io` of kind `InvalidInput`) saying which one is out of
+    /// range.
+    pub(crate) fn checked(self) -> Result<Options, crate::Error> {
+        if self.segment_size < MIN_SEGMENT {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "a segment size of {} bytes, under the minimum of {MIN_SEGMENT}",
+                    self.segment_size
+                ),
+            )
+            .into());
+        }
+        Ok(self)
     }
 }

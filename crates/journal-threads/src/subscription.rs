@@ -1,18 +1,22 @@
-//! A subscription: the replayed file first, then the live queue, with no gap and no duplicate.
+//! A subscription: the history first, streamed from the segments, then the live queue, with no
+//! gap and no duplicate.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use bothways_journal_format::{Event, Reader, Step, read_record};
+use bothways_journal_format::{Event, History, Next, ReplayPlan};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::Error;
 
-/// Events from a sequence number on: the ones in the file when it subscribed, then live ones.
+/// Events from a sequence number on: the ones in the journal when it subscribed, then live ones.
 ///
-/// The file's bytes were read while the writer was paused; they are decoded (and their
-/// checksums checked) here, on the subscriber's own thread, as it receives them.
+/// Where the history ends and live events begin was noted while the writer was paused; the
+/// history is read from the segments afterwards, a chunk at a time, and decoded (its
+/// checksums checked) here, on the subscriber's own thread, as it receives it. It holds at
+/// most a chunk ([`bothways_journal_format::CHUNK`], or one record if larger) and its live
+/// queue, however long the history.
 ///
 /// ```
 /// use std::time::Duration;
@@ -28,11 +32,9 @@ use crate::Error;
 /// ```
 #[derive(Debug)]
 pub struct Subscription {
-    replay: Vec<u8>,
-    offset: usize,
-    replay_seq: u64,
-    /// Events before this were in the file when it subscribed; from it on, they come live.
-    live_from: u64,
+    /// The events in the journal when it subscribed, read from its segments in chunks; `None`
+    /// once they are all handed out.
+    history: Option<History>,
     /// The next sequence number to hand out.
     next: u64,
     live: Receiver<Event>,
@@ -40,28 +42,13 @@ pub struct Subscription {
 }
 
 impl Subscription {
-    pub(crate) fn new(
-        replay: Vec<u8>,
-        from: u64,
-        live_from: u64,
-        live: Receiver<Event>,
-        lagged: Arc<AtomicBool>,
-    ) -> Result<Self, Error> {
-        let reader = Reader::new(&replay)?;
-        let first = reader.header().base_seq;
-        let from = from.max(1);
-        if from < first {
-            return Err(Error::Pruned { from, first });
-        }
-        Ok(Subscription {
-            offset: bothways_journal_format::HEADER_LEN,
-            replay_seq: first,
-            replay,
-            live_from,
-            next: from,
+    pub(crate) fn new(plan: ReplayPlan, live: Receiver<Event>, lagged: Arc<AtomicBool>) -> Self {
+        Subscription {
+            next: plan.from(),
+            history: Some(History::new(plan)),
             live,
             lagged,
-        })
+        }
     }
 
     /// The next event, waiting for it. [`Error::Lagged`] if this subscriber fell behind and was
@@ -106,26 +93,27 @@ impl Subscription {
         }
     }
 
+    /// The next event of the history, reading its next chunk when it needs one.
+    // Threads: the read blocks this thread, which is the subscriber's own; the async
+    // subscription hands it to tokio's blocking pool.
     fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
-        while self.replay_seq < self.live_from {
-            match read_record(&self.replay, self.offset, self.replay_seq)? {
-                Step::Record(record) => {
-                    // record.end lies within the replay bytes, whose length is a usize.
-                    self.offset = record.end as usize;
-                    self.replay_seq += 1;
-                    if record.seq >= self.next {
-                        self.next = record.seq + 1;
-                        return Ok(Some(record.into()));
-                    }
+        let Some(history) = &mut self.history else {
+            return Ok(None);
+        };
+        loop {
+            match history.next_buffered()? {
+                Next::Event(event) => {
+                    self.next = event.seq + 1;
+                    return Ok(Some(event));
                 }
-                // The writer flushed before the file was read, so this is a short file.
-                Step::End | Step::Torn { .. } => break,
+                Next::Read => history.read()??,
+                Next::Done => {
+                    // The history is over: its buffer's memory goes with it.
+                    self.history = None;
+                    return Ok(None);
+                }
             }
         }
-        if !self.replay.is_empty() {
-            self.replay = Vec::new(); // the replay is done: give its memory back
-        }
-        Ok(None)
     }
 
     fn ended(&self) -> Error {

@@ -1,13 +1,12 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use bothways_journal_format::{Event, Preallocated, Storage, encode_record, read_prefix};
+use bothways_journal_format::{Directory, Event, ReplayPlan, encode_record};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use crate::{Durability, Error};
@@ -205,13 +204,12 @@ impl Drop for CloseOnDrop {
     }
 }
 
-/// The file and everything the writer keeps. Shared with `subscribe` and `prune`, which take it
-/// only while the writer is paused, so the lock is never contended on the hot path.
+/// The journal's directory and everything the writer keeps. Shared with `subscribe` and
+/// `prune`, which take it only while the writer is paused, so the lock is never contended on
+/// the hot path.
 #[derive(Debug)]
 pub(crate) struct State {
-    storage: Arc<dyn Storage>,
-    pub(crate) path: PathBuf,
-    file: Preallocated,
+    directory: Directory,
     buf: Vec<u8>,
     /// The sequence number of the next event the writer will write.
     pub(crate) next_seq: u64,
@@ -235,19 +233,12 @@ pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl State {
-    pub(crate) fn new(
-        storage: Arc<dyn Storage>,
-        path: PathBuf,
-        file: Preallocated,
-        next_seq: u64,
-        durable: Arc<Durable>,
-    ) -> Self {
-        // What the file held when it was opened is on disk: `open` fsynced it.
+    pub(crate) fn new(directory: Directory, durable: Arc<Durable>) -> Self {
+        // What the journal held when it was opened is on disk: `open` fsynced it.
+        let next_seq = directory.next_seq();
         durable.update(|mark| mark.synced = next_seq.saturating_sub(1));
         State {
-            storage,
-            path,
-            file,
+            directory,
             buf: Vec::with_capacity(BUFFER),
             next_seq,
             subscribers: Vec::new(),
@@ -273,10 +264,13 @@ impl State {
     /// everything after it rather than leave a gap in the file.
     pub(crate) fn flush(&mut self, fsync: bool) -> Result<(), Error> {
         self.check()?;
-        let result = self
-            .file
-            .write_all(&self.buf)
-            .and_then(|()| if fsync { self.file.sync_data() } else { Ok(()) });
+        let result = self.directory.write(&self.buf).and_then(|()| {
+            if fsync {
+                self.directory.sync_data()
+            } else {
+                Ok(())
+            }
+        });
         match result {
             Ok(()) => {
                 self.buf.clear();
@@ -299,19 +293,24 @@ impl State {
     /// closed journal ends at its last record.
     fn close(&mut self, fsync: bool) -> Result<(), Error> {
         self.flush(fsync)?;
-        self.file.trim(fsync).map_err(|e| {
+        self.directory.close(fsync).map_err(|e| {
             self.fail(e.to_string());
             e.into()
         })
     }
 
-    /// The file's records, without the zeros after them; read while the writer is paused.
-    pub(crate) fn read_records(&self) -> Result<Vec<u8>, Error> {
-        Ok(read_prefix(
-            self.storage.as_ref(),
-            &self.path,
-            self.file.len(),
-        )?)
+    /// Where a subscriber from `from` reads its history, taken while the writer is paused:
+    /// everything appended so far is handed to the OS first, so the history ends where live
+    /// events begin. `Pruned` if `from` is before the first event kept.
+    pub(crate) fn plan(&mut self, from: u64) -> Result<ReplayPlan, Error> {
+        self.check()?;
+        self.flush(false)?;
+        let first = self.directory.first();
+        let from = from.max(1);
+        if from < first {
+            return Err(Error::Pruned { from, first });
+        }
+        Ok(self.directory.plan(from))
     }
 
     /// Keeps the first failure, and tells the appenders waiting for an fsync.
@@ -370,20 +369,16 @@ impl State {
         self.group_deadline = None;
     }
 
-    /// Rewrites the file keeping only the events after `after`: a temporary file, fsync,
-    /// rename over the journal, fsync of the directory, so a crash leaves one or the other.
+    /// Keeps only the events after `after`: the low-water mark is written (synced, renamed,
+    /// the directory synced), then the segments wholly below it are deleted.
     pub(crate) fn prune(&mut self, after: u64) -> Result<(), Error> {
-        self.flush(true)?;
-        let (len, preallocate) = (self.file.len(), self.file.preallocates());
-        self.file = bothways_journal_format::prune(
-            self.storage.as_ref(),
-            &self.path,
-            len,
-            after,
-            self.next_seq,
-            preallocate,
-        )??;
-        Ok(())
+        // Handed to the OS, not synced: the mark is clamped to what was written, and a crash
+        // that loses unsynced events below it is met at open (numbers go on from the mark).
+        self.flush(false)?;
+        self.directory.prune(after).map_err(|e| {
+            self.fail(e.to_string());
+            e.into()
+        })
     }
 }
 

@@ -3,14 +3,19 @@
 //! seen to.
 //!
 //! The spec crate must not depend on a real implementation, so the baseline is written here with
-//! std and the shared file format alone: one mutex over the file, appends written straight
-//! through (fsynced under `Durability::Append`, with group commit; at each flush under
-//! `Durability::Flush`), and a subscription that reads the file and registers its bounded
-//! queue under that same mutex. Its file work goes through the storage seam, so the power-cut
-//! checks can run it on a simulated disk; a write or an fsync that fails poisons it. Module `baseline` runs the whole suite
-//! against it, so when a variant fails a check, the one change that variant makes is to blame.
+//! std and the shared file format alone: the format crate's journal directory (segments, their
+//! indexes, the low-water mark) behind one mutex, appends written straight through (fsynced
+//! under `Durability::Append`, with group commit; at each flush under `Durability::Flush`),
+//! and a subscription that notes its history's end and registers its bounded queue under that
+//! same mutex, then reads the history from the segments. Its file work goes through the
+//! storage seam, so the power-cut checks can run it on a simulated disk; a write or an fsync
+//! that fails poisons it. Module `baseline` runs the whole suite against it, so when a
+//! variant fails a check, the one change that variant makes is to blame. Variants whose flaw
+//! is in the file layer's use of the disk get a storage that misbehaves the same way
+//! ([`Flawed`]).
 
 use std::collections::VecDeque;
+use std::io;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -22,11 +27,13 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bothways_journal_format::{
-    self as format, HEADER_LEN, Header, MAGIC, MAX_SEQ, RECORD_HEADER_LEN, Reader, Storage,
-    StorageFile, VERSION_MAJOR, encode_record, read_exact_prefix, scan, wire,
+    self as format, Directory, Entry, HEADER_LEN, History, INDEX_MAGIC, MAGIC, MAX_SEQ, Next,
+    PREALLOCATE, RECORD_HEADER_LEN, Storage, StorageFile, VERSION_MAJOR, crc32c, encode_record,
+    read_exact_prefix, read_plan, scan, segment_path, wire,
 };
 use bothways_spec::journal::{
-    CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, SpecJournal, SpecSubscription,
+    CRASH_IMPL_VAR, CRASH_PATH_VAR, Durability, Error, JournalSpec, Settings, SpecJournal,
+    SpecSubscription,
 };
 use bothways_wire::{FrameDecoder, frame};
 
@@ -43,8 +50,9 @@ enum Flaw {
     /// Without fsync, events stay in memory and close forgets them:
     /// `every_durability_reads_back`.
     NoFlushOnClose,
-    /// Opening keeps a torn tail and appends after it: `reopen_cuts_torn_tail_and_continues`.
-    TornTailKept,
+    /// Opening refuses a file with a torn tail instead of cutting it:
+    /// `reopen_cuts_torn_tail_and_continues`.
+    TornTailRefused,
     /// `append` returns before the event is written; writes go out in batches of 64:
     /// `acknowledged_appends_survive_sigkill`.
     AckBeforeWrite,
@@ -122,14 +130,14 @@ enum Flaw {
     AckBeforeSync,
     /// Nothing is ever fsynced, files nor directory: `acknowledged_events_survive_power_cuts`.
     NeverSyncs,
-    /// `prune` renames its new file over the journal without syncing the new file first:
+    /// `prune` renames its new low-water mark into place without syncing it first:
     /// `acknowledged_events_survive_power_cuts`.
     PruneFileUnsynced,
     /// `prune` does not sync the directory after its rename:
     /// `acknowledged_events_survive_power_cuts`.
     PruneDirUnsynced,
-    /// Opening cuts a torn tail off without syncing the cut before writing after it:
-    /// `acknowledged_events_survive_power_cuts`.
+    /// Cutting a file's zeros or torn tail (at open, at a segment's sealing) is not synced
+    /// before writing after it: `acknowledged_events_survive_power_cuts`.
     TrimUnsynced,
     /// A failed fsync is retried, and the retry's success acknowledges the events:
     /// `failed_fsync_poisons_the_journal`.
@@ -137,6 +145,28 @@ enum Flaw {
     /// A failed write is not kept: the next append carries on as if nothing happened:
     /// `full_disk_is_typed_error_and_reopen_continues`.
     WriteFailureForgotten,
+    /// `subscribe` reads the whole history while it holds the writer:
+    /// `history_is_read_after_the_pause_in_bounded_chunks`.
+    ReplayUnderPause,
+    /// Each sealed segment's index names the record after the one at each offset:
+    /// `late_subscriber_seeks_without_reading_the_past`.
+    IndexOffByOne,
+    /// Index files are never written, so readers scan segments from their start:
+    /// `late_subscriber_seeks_without_reading_the_past`.
+    IndexDropped,
+    /// `prune` deletes the active segment too: `prune_deletes_whole_segments_and_keeps_the_active`.
+    PruneDeletesActive,
+    /// The low-water mark is never put in place, so a reopened journal forgets the cut:
+    /// `prune_deletes_whole_segments_and_keeps_the_active`.
+    LowWaterForgotten,
+    /// Opening reads every segment: `open_reads_only_the_active_segment`.
+    OpenScansAll,
+    /// A journal in one file is refused instead of moved into a directory:
+    /// `single_file_journal_is_migrated`.
+    MigrationRefused,
+    /// A subscriber that meets damage in its history skips the rest of it:
+    /// `damage_in_a_sealed_segment_is_a_typed_error`.
+    DamageSkipped,
     /// The TCP server ends at the first `accept` that fails, EMFILE included:
     /// `tcp_server_survives_fd_exhaustion`.
     AcceptErrorEndsServer,
@@ -148,35 +178,10 @@ enum Flaw {
     StopKeepsListening,
 }
 
-const FLAWS: [Flaw; 28] = [
-    Flaw::RegisterAfterRead,
-    Flaw::ReplayFromStart,
-    Flaw::PastEndStartsAtEnd,
-    Flaw::NoFlushOnClose,
-    Flaw::TornTailKept,
+const FLAWS: &[Flaw] = &[
     Flaw::AckBeforeWrite,
-    Flaw::CorruptionIsTorn,
-    Flaw::ShortFileIsNew,
-    Flaw::MagicUnchecked,
-    Flaw::VersionUnchecked,
-    Flaw::UnboundedQueue,
-    Flaw::PruneIgnored,
-    Flaw::TcpLiveOnly,
-    Flaw::TcpLagUntyped,
-    Flaw::NoTick,
-    Flaw::OversizedTakesSeq,
-    Flaw::TcpNoStallLimit,
-    Flaw::TcpReadLimitOnly,
     Flaw::PruneInPlace,
-    Flaw::FsyncUnderLock,
-    Flaw::ReplayCut,
-    Flaw::TcpCutsQuietClients,
-    Flaw::CloseKeepsZeros,
-    Flaw::StrayBytesRefused,
-    Flaw::HangUpUnnoticed,
     Flaw::AcceptErrorEndsServer,
-    Flaw::StopLeavesClients,
-    Flaw::StopKeepsListening,
 ];
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -201,11 +206,11 @@ struct Live {
 
 #[derive(Debug)]
 struct Inner {
+    /// The storage the journal was opened on, behind the variant's [`Flawed`] one.
     storage: Arc<dyn Storage>,
     path: PathBuf,
-    file: Arc<dyn StorageFile>,
-    /// Where the file's records end: the next write goes here.
-    len: u64,
+    directory: Directory,
+    settings: Settings,
     /// The first write or fsync that failed: the journal then refuses everything.
     failed: Option<String>,
     next_seq: u64,
@@ -243,7 +248,13 @@ struct Synced {
 
 #[derive(Debug)]
 struct Subscription {
+    /// The history read under the lock (`ReplayUnderPause`).
     replay: VecDeque<Event>,
+    /// The history, read after the lock, from the segments.
+    history: Option<History>,
+    /// Payload bytes of history still to hand out before it stops (`ReplayCut`).
+    cut: Option<usize>,
+    skip_damage: bool,
     next: u64,
     live: Receiver<Event>,
     lagged: Arc<AtomicBool>,
@@ -265,97 +276,114 @@ impl Imp {
         self.flaw == Some(flaw)
     }
 
-    /// Checks (or, for a flawed variant, fails to check) the file, and cuts a torn tail:
-    /// the next sequence number, where the records end, and whether the file was made anew.
-    fn recover(&self, file: &dyn StorageFile) -> Result<(u64, u64, bool), Error> {
-        let size = file.size().map_err(io)?;
-        let mut bytes = read_exact_prefix(file, size).map_err(io)?;
-        let short = self.has(Flaw::ShortFileIsNew) && bytes.len() < HEADER_LEN;
-        // Zeros alone: a creation a power cut interrupted.
-        if bytes.iter().all(|&b| b == 0) || short {
-            file.set_len(0).map_err(io)?;
-            file.write_all_at(&Header::new(1).encode(), 0).map_err(io)?;
-            self.sync(file)?;
-            return Ok((1, HEADER_LEN as u64, true));
-        }
-        if self.has(Flaw::MagicUnchecked) && bytes.len() >= HEADER_LEN {
-            bytes[..8].copy_from_slice(&MAGIC);
-        }
-        if self.has(Flaw::VersionUnchecked) && bytes.len() >= HEADER_LEN {
-            bytes[8..10].copy_from_slice(&VERSION_MAJOR.to_be_bytes());
-        }
-        if self.has(Flaw::HeaderUnchecked) && bytes.len() >= HEADER_LEN {
-            if bytes[8..10] == [0, 0] {
-                bytes[8..10].copy_from_slice(&VERSION_MAJOR.to_be_bytes());
-            }
-            if bytes[12..20] == [0; 8] {
-                bytes[12..20].copy_from_slice(&1u64.to_be_bytes());
-            }
-        }
-        let found = match scan(&bytes) {
-            Ok(found) => found,
-            Err(e) if self.has(Flaw::CorruptionIsTorn) && e.offset() >= HEADER_LEN as u64 => {
-                let mut reader = Reader::new(&bytes).map_err(fmt)?;
-                while let Some(Ok(_)) = reader.next() {}
-                file.set_len(reader.good_len()).map_err(io)?;
-                return Ok((reader.next_seq(), reader.good_len(), false));
-            }
-            Err(e) => return Err(fmt(e)),
+    /// What a flawed variant does to the file that opening will recover (a journal in one
+    /// file, or the last segment of a directory) before the format crate's directory opens
+    /// it: it patches, cuts or deletes what it should have refused, or refuses what it
+    /// should have cut.
+    fn meddle(&self, storage: &dyn Storage, path: &Path) -> Result<(), Error> {
+        let target = match storage.entry(path).map_err(io)? {
+            Some(Entry::File) => path.to_path_buf(),
+            Some(Entry::Dir) => match storage
+                .list(path)
+                .map_err(io)?
+                .into_iter()
+                .rfind(|p| p.extension().is_some_and(|x| x == "seg"))
+            {
+                Some(last) => last,
+                None => return Ok(()),
+            },
+            None => return Ok(()),
         };
-        if let Some(torn) = found.torn
-            && self.has(Flaw::StrayBytesRefused)
-            && bytes[torn.offset as usize..].iter().any(|&b| b != 0)
-            && torn.len >= RECORD_HEADER_LEN as u64
-        {
-            return Err(fmt(format::Error::Checksum {
-                offset: torn.offset,
-                part: "header",
-            }));
+        let file = storage.open(&target, false).map_err(io)?;
+        let size = file.size().map_err(io)?;
+        let bytes = read_exact_prefix(file.as_ref(), size).map_err(io)?;
+        if self.has(Flaw::ShortFileIsNew) && bytes.len() < HEADER_LEN {
+            return storage.remove(&target).map_err(io);
         }
-        if found.torn.is_none() || self.has(Flaw::TornTailKept) {
-            return Ok((found.next_seq, size, false));
+        if bytes.len() >= HEADER_LEN {
+            if self.has(Flaw::MagicUnchecked) {
+                file.write_all_at(&MAGIC, 0).map_err(io)?;
+            }
+            if self.has(Flaw::VersionUnchecked) || self.has(Flaw::HeaderUnchecked) {
+                file.write_all_at(&VERSION_MAJOR.to_be_bytes(), 8)
+                    .map_err(io)?;
+            }
+            if self.has(Flaw::HeaderUnchecked) && bytes[12..20] == [0; 8] {
+                file.write_all_at(&1u64.to_be_bytes(), 12).map_err(io)?;
+            }
         }
-        file.set_len(found.good_len).map_err(io)?;
-        // Synced before anything is written after the records, or a power cut could bring
-        // the old tail back under them.
-        if !self.has(Flaw::TrimUnsynced) {
-            self.sync(file)?;
+        match scan(&bytes) {
+            Err(e) if self.has(Flaw::CorruptionIsTorn) && e.offset() >= HEADER_LEN as u64 => {
+                file.set_len(e.offset()).map_err(io)
+            }
+            Ok(found) => match found.torn {
+                Some(torn) if self.has(Flaw::TornTailRefused) => {
+                    Err(fmt(format::Error::Checksum {
+                        offset: torn.offset,
+                        part: "header",
+                    }))
+                }
+                Some(torn)
+                    if self.has(Flaw::StrayBytesRefused)
+                        && bytes[torn.offset as usize..].iter().any(|&b| b != 0)
+                        && torn.len >= RECORD_HEADER_LEN as u64 =>
+                {
+                    Err(fmt(format::Error::Checksum {
+                        offset: torn.offset,
+                        part: "header",
+                    }))
+                }
+                _ => Ok(()),
+            },
+            Err(_) => Ok(()),
         }
-        Ok((found.next_seq, found.good_len, false))
-    }
-
-    /// An fsync, unless the variant never makes one.
-    fn sync(&self, file: &dyn StorageFile) -> Result<(), Error> {
-        if self.has(Flaw::NeverSyncs) {
-            return Ok(());
-        }
-        file.sync_all().map_err(io)
     }
 }
 
 impl JournalSpec for Imp {
     type Journal = Journal;
 
-    fn open_on(
+    fn open_with(
         &self,
         storage: Arc<dyn Storage>,
         path: &Path,
-        durability: Durability,
-        queue: usize,
+        settings: Settings,
     ) -> Result<Journal, Error> {
-        let file: Arc<dyn StorageFile> = Arc::from(storage.open(path, true).map_err(io)?);
-        let (next_seq, len, made) = self.recover(file.as_ref())?;
-        if made && !self.has(Flaw::NeverSyncs) {
-            storage
-                .sync_dir(path.parent().unwrap_or(Path::new("")))
-                .map_err(io)?;
+        let storage: Arc<dyn Storage> = Arc::new(Flawed {
+            inner: storage,
+            flaw: self.flaw,
+            renamed: Arc::default(),
+        });
+        self.meddle(storage.as_ref(), path)?;
+        if self.has(Flaw::MigrationRefused) && storage.entry(path).map_err(io)? == Some(Entry::File)
+        {
+            return Err(Error::Format {
+                offset: 0,
+                message: "a journal in one file".into(),
+            });
         }
+        if self.has(Flaw::OpenScansAll)
+            && storage.entry(path).map_err(io)? == Some(Entry::Dir)
+            && let Ok(Ok(plan)) = read_plan(Arc::clone(&storage), path, 1)
+        {
+            let _ = History::new(plan).count();
+        }
+        let step = if settings.durability == Durability::None {
+            0
+        } else {
+            PREALLOCATE.min(settings.segment_size)
+        };
+        let directory = Directory::open(Arc::clone(&storage), path, settings.segment_size, step)
+            .map_err(io)?
+            .map_err(fmt)?
+            .directory;
+        let next_seq = directory.next_seq();
         Ok(Journal {
             inner: Arc::new(Mutex::new(Inner {
                 storage,
                 path: path.to_path_buf(),
-                file,
-                len,
+                directory,
+                settings,
                 failed: None,
                 next_seq,
                 pending: Vec::new(),
@@ -372,8 +400,8 @@ impl JournalSpec for Imp {
                 Condvar::new(),
             )),
             flaw: self.flaw,
-            durability,
-            queue,
+            durability: settings.durability,
+            queue: settings.subscriber_queue,
             servers: Arc::default(),
         })
     }
@@ -407,7 +435,8 @@ fn flawed_crash_child() {
         return;
     };
     if let Some(flaw) = FLAWS
-        .into_iter()
+        .iter()
+        .copied()
         .find(|f| format!("{:?}", Some(*f)) == name)
     {
         bothways_spec::journal::crash_child(&Imp { flaw: Some(flaw) });
@@ -426,26 +455,19 @@ impl Journal {
     fn write_pending(&self, inner: &mut Inner) -> Result<(), Error> {
         let pending = std::mem::take(&mut inner.pending);
         inner.pending_count = 0;
-        let at = inner.len;
-        self.write_at(inner, &pending, at)
+        self.write(inner, &pending)
     }
 
-    /// Writes `bytes` at `at`, moving the end of the records past them; a failure poisons
-    /// the journal (unless the variant forgets it).
-    fn write_at(&self, inner: &mut Inner, bytes: &[u8], at: u64) -> Result<(), Error> {
+    /// Writes whole records after the journal's; a failure poisons it (unless the variant
+    /// forgets it).
+    fn write(&self, inner: &mut Inner, records: &[u8]) -> Result<(), Error> {
         Self::check(inner)?;
-        match inner.file.write_all_at(bytes, at) {
-            Ok(()) => {
-                inner.len = inner.len.max(at + bytes.len() as u64);
-                Ok(())
+        inner.directory.write(records).map_err(|e| {
+            if !self.has(Flaw::WriteFailureForgotten) {
+                inner.failed = Some(e.to_string());
             }
-            Err(e) => {
-                if !self.has(Flaw::WriteFailureForgotten) {
-                    inner.failed = Some(e.to_string());
-                }
-                Err(Error::Failed(e.to_string()))
-            }
-        }
+            Error::Failed(e.to_string())
+        })
     }
 
     fn check(inner: &Inner) -> Result<(), Error> {
@@ -455,16 +477,23 @@ impl Journal {
         }
     }
 
-    /// An fsync of the journal's file under its lock (flush, close); a failure poisons it.
+    /// An fsync of the journal's active segment under its lock (flush, close); a failure
+    /// poisons it.
     fn sync_locked(&self, inner: &mut Inner) -> Result<(), Error> {
-        if self.has(Flaw::NeverSyncs) || self.durability == Durability::None {
+        if self.durability == Durability::None {
             return Ok(());
         }
         Self::check(inner)?;
-        inner.file.sync_data().map_err(|e| {
+        inner.directory.sync_data().map_err(|e| {
             inner.failed = Some(e.to_string());
             Error::Failed(e.to_string())
         })
+    }
+
+    /// The active segment's path, where the events not yet synced are.
+    fn active(inner: &Inner) -> PathBuf {
+        let base = inner.directory.segments().last().copied().unwrap_or(1);
+        segment_path(&inner.path, base)
     }
 
     /// One TCP client: reads its subscribe frame, then sends an event frame per event, and
@@ -617,6 +646,188 @@ fn hung_up(mut stream: &TcpStream) -> Result<bool, Error> {
     }
 }
 
+impl Journal {
+    /// `PruneInPlace`: every kept event read out, every segment deleted, and one new segment
+    /// written with them — with a moment between the deletions and the write that a kill
+    /// can land in.
+    fn prune_in_place(inner: &mut Inner, after: u64) -> Result<(), Error> {
+        let first = inner.directory.first();
+        let base = (after + 1).clamp(first, inner.next_seq);
+        let plan = read_plan(Arc::clone(&inner.storage), &inner.path, base)
+            .map_err(io)?
+            .map_err(fmt)?;
+        let mut out = format::Header::new(base).encode().to_vec();
+        for event in History::new(plan) {
+            let event = event.map_err(fmt)?;
+            encode_record(event.seq, &event.payload, &mut out).map_err(fmt)?;
+        }
+        for path in inner.storage.list(&inner.path).map_err(io)? {
+            inner.storage.remove(&path).map_err(io)?;
+        }
+        thread::sleep(Duration::from_millis(2));
+        let file = inner
+            .storage
+            .open(&segment_path(&inner.path, base), true)
+            .map_err(io)?;
+        file.write_all_at(&out, 0).map_err(io)?;
+        inner.directory = Directory::open(
+            Arc::clone(&inner.storage),
+            &inner.path,
+            inner.settings.segment_size,
+            0,
+        )
+        .map_err(io)?
+        .map_err(fmt)?
+        .directory;
+        Ok(())
+    }
+}
+
+/// A storage that misbehaves as a variant's file layer would: fsyncs dropped, an index mangled,
+/// a rename skipped. The baseline itself gets it too, with no flaw, and then it only passes
+/// every call through.
+#[derive(Debug)]
+struct Flawed {
+    inner: Arc<dyn Storage>,
+    flaw: Option<Flaw>,
+    /// Set by a rename, taken by the next directory sync (`PruneDirUnsynced`).
+    renamed: Arc<AtomicBool>,
+}
+
+impl Flawed {
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+}
+
+impl Storage for Flawed {
+    fn open(&self, path: &Path, create: bool) -> io::Result<Box<dyn StorageFile>> {
+        Ok(Box::new(FlawedFile {
+            inner: self.inner.open(path, create)?,
+            flaw: self.flaw,
+            path: path.to_path_buf(),
+            cut: AtomicBool::new(false),
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if self.has(Flaw::LowWaterForgotten) && to.ends_with("first") {
+            return self.inner.remove(from);
+        }
+        self.renamed.store(true, Ordering::Release);
+        self.inner.rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        self.inner.remove(path)
+    }
+
+    fn list(&self, dir: &Path) -> io::Result<Vec<PathBuf>> {
+        self.inner.list(dir)
+    }
+
+    fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
+        self.inner.create_dir_all(dir)
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        let after_rename = self.renamed.swap(false, Ordering::AcqRel);
+        if self.has(Flaw::NeverSyncs) || (self.has(Flaw::PruneDirUnsynced) && after_rename) {
+            return Ok(());
+        }
+        self.inner.sync_dir(dir)
+    }
+
+    fn entry(&self, path: &Path) -> io::Result<Option<Entry>> {
+        self.inner.entry(path)
+    }
+}
+
+#[derive(Debug)]
+struct FlawedFile {
+    inner: Box<dyn StorageFile>,
+    flaw: Option<Flaw>,
+    path: PathBuf,
+    /// Set when the file was cut shorter, taken by the next sync (`TrimUnsynced`).
+    cut: AtomicBool,
+}
+
+impl FlawedFile {
+    fn has(&self, flaw: Flaw) -> bool {
+        self.flaw == Some(flaw)
+    }
+
+    fn index(&self) -> bool {
+        self.path.extension().is_some_and(|x| x == "idx")
+    }
+
+    fn sync(&self, sync: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
+        let after_cut = self.cut.swap(false, Ordering::AcqRel);
+        let temporary = self.path.extension().is_some_and(|x| x == "tmp");
+        if self.has(Flaw::NeverSyncs)
+            || (self.has(Flaw::TrimUnsynced) && after_cut)
+            || (self.has(Flaw::PruneFileUnsynced) && temporary)
+        {
+            return Ok(());
+        }
+        sync()
+    }
+}
+
+/// An index file's bytes with every entry after the first naming the record after its own.
+fn off_by_one(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    if out.len() < 24 || out[..8] != INDEX_MAGIC {
+        return out;
+    }
+    let body = out.len() - 4;
+    let mut at = 20 + 16; // the second entry's sequence number
+    while at + 16 <= body {
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&out[at..at + 8]);
+        out[at..at + 8].copy_from_slice(&(u64::from_be_bytes(seq) + 1).to_be_bytes());
+        at += 16;
+    }
+    let crc = crc32c(&out[..body]);
+    out[body..].copy_from_slice(&crc.to_be_bytes());
+    out
+}
+
+impl StorageFile for FlawedFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        self.inner.read_at(buf, offset)
+    }
+
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        if self.index() && self.has(Flaw::IndexDropped) {
+            return Ok(());
+        }
+        if self.index() && self.has(Flaw::IndexOffByOne) && offset == 0 {
+            return self.inner.write_all_at(&off_by_one(buf), offset);
+        }
+        self.inner.write_all_at(buf, offset)
+    }
+
+    fn size(&self) -> io::Result<u64> {
+        self.inner.size()
+    }
+
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        if len < self.inner.size()? {
+            self.cut.store(true, Ordering::Release);
+        }
+        self.inner.set_len(len)
+    }
+
+    fn sync_data(&self) -> io::Result<()> {
+        self.sync(|| self.inner.sync_data())
+    }
+
+    fn sync_all(&self) -> io::Result<()> {
+        self.sync(|| self.inner.sync_all())
+    }
+}
+
 impl SpecJournal for Journal {
     type Subscription = Subscription;
 
@@ -648,29 +859,25 @@ impl SpecJournal for Journal {
                 self.write_pending(&mut inner)?;
             }
         } else {
-            let at = inner.len;
-            self.write_at(&mut inner, &record, at)?;
+            self.write(&mut inner, &record)?;
         }
         // Group commit, leader style: after letting go of the journal's lock, an appender whose
         // event is not yet fsynced either waits for the fsync under way or, if there is none,
         // fsyncs everything written so far for everyone.
         let fsync = if self.durability == Durability::Append && !hold {
-            let file = Arc::clone(&inner.file);
-            if self.has(Flaw::NeverSyncs) {
-                None
-            } else if self.has(Flaw::AckBeforeSync) {
+            if self.has(Flaw::AckBeforeSync) {
                 if seq.is_multiple_of(8) {
-                    file.sync_data().map_err(io)?;
+                    inner.directory.sync_data().map_err(io)?;
                 }
-                None
+                false
             } else if self.has(Flaw::FsyncUnderLock) {
-                file.sync_data().map_err(io)?;
-                None
+                inner.directory.sync_data().map_err(io)?;
+                false
             } else {
-                Some(file)
+                true
             }
         } else {
-            None
+            false
         };
         inner.next_seq = inner.next_seq.wrapping_add(1);
         inner.live.retain(|live| {
@@ -690,7 +897,7 @@ impl SpecJournal for Journal {
             }
         });
         drop(inner);
-        if let Some(file) = fsync {
+        if fsync {
             let (synced, moved) = &*self.synced;
             let mut state = synced.lock().unwrap_or_else(PoisonError::into_inner);
             while state.upto < seq {
@@ -703,10 +910,24 @@ impl SpecJournal for Journal {
                 }
                 state.leading = true;
                 drop(state);
-                let written = self.lock().next_seq - 1;
-                let mut result = file.sync_data();
+                // A handle of its own on the active segment, so the fsync runs outside the
+                // journal's lock; segments sealed since were synced when they were sealed.
+                let (written, active, storage) = {
+                    let inner = self.lock();
+                    (
+                        inner.next_seq - 1,
+                        Self::active(&inner),
+                        Arc::clone(&inner.storage),
+                    )
+                };
+                let sync = || {
+                    storage
+                        .open(&active, false)
+                        .and_then(|file| file.sync_data())
+                };
+                let mut result = sync();
                 if result.is_err() && self.has(Flaw::FsyncRetried) {
-                    result = file.sync_data();
+                    result = sync();
                 }
                 state = synced.lock().unwrap_or_else(PoisonError::into_inner);
                 state.leading = false;
@@ -734,9 +955,7 @@ impl SpecJournal for Journal {
     fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
         let mut inner = self.lock();
         Self::check(&inner)?;
-        let bytes = read_exact_prefix(inner.file.as_ref(), inner.len).map_err(io)?;
-        let reader = Reader::new(&bytes).map_err(fmt)?;
-        let first = reader.header().base_seq;
+        let first = inner.directory.first();
         let mut from = from.max(1);
         if from < first {
             return Err(Error::Pruned { from, first });
@@ -749,14 +968,13 @@ impl SpecJournal for Journal {
         } else {
             from
         };
+        let plan = inner.directory.plan(replay_from);
         let mut replay = VecDeque::new();
-        for record in reader {
-            let record = record.map_err(fmt)?;
-            if self.has(Flaw::ReplayCut) && record.offset >= 64 << 10 {
-                break;
-            }
-            if record.seq >= replay_from {
-                replay.push_back((record.seq, record.payload.to_vec()));
+        let mut history = Some(History::new(plan));
+        if self.has(Flaw::ReplayUnderPause) {
+            for event in history.take().into_iter().flatten() {
+                let event = event.map_err(fmt)?;
+                replay.push_back((event.seq, event.payload));
             }
         }
         let lagged = Arc::new(AtomicBool::new(false));
@@ -779,7 +997,10 @@ impl SpecJournal for Journal {
         inner.live.push(live);
         Ok(Subscription {
             replay,
-            next: from,
+            history,
+            cut: self.has(Flaw::ReplayCut).then_some(64 << 10),
+            skip_damage: self.has(Flaw::DamageSkipped),
+            next: replay_from.max(first),
             live: rx,
             lagged,
         })
@@ -791,38 +1012,27 @@ impl SpecJournal for Journal {
         }
         let mut inner = self.lock();
         Self::check(&inner)?;
-        let bytes = read_exact_prefix(inner.file.as_ref(), inner.len).map_err(io)?;
-        let reader = Reader::new(&bytes).map_err(fmt)?;
-        // Never before the file's own first event: a prune is not an un-prune.
-        let base = (after + 1).clamp(reader.header().base_seq, inner.next_seq);
-        let mut out = Header::new(base).encode().to_vec();
-        for record in reader {
-            let record = record.map_err(fmt)?;
-            if record.seq >= base {
-                encode_record(record.seq, record.payload, &mut out).map_err(fmt)?;
-            }
-        }
+        self.write_pending(&mut inner)?;
         if self.has(Flaw::PruneInPlace) {
-            inner.file.set_len(0).map_err(io)?;
-            thread::sleep(Duration::from_millis(2));
-            inner.file.write_all_at(&out, 0).map_err(io)?;
-            inner.len = out.len() as u64;
-            return Ok(());
+            return Self::prune_in_place(&mut inner, after);
         }
-        let tmp = inner.path.with_extension("prune");
-        let new: Arc<dyn StorageFile> = Arc::from(inner.storage.open(&tmp, true).map_err(io)?);
-        new.set_len(0).map_err(io)?;
-        new.write_all_at(&out, 0).map_err(io)?;
-        if !self.has(Flaw::PruneFileUnsynced) && !self.has(Flaw::NeverSyncs) {
-            new.sync_all().map_err(io)?;
+        if let Err(e) = inner.directory.prune(after) {
+            inner.failed = Some(e.to_string());
+            return Err(Error::Failed(e.to_string()));
         }
-        inner.storage.rename(&tmp, &inner.path).map_err(io)?;
-        if !self.has(Flaw::PruneDirUnsynced) && !self.has(Flaw::NeverSyncs) {
-            let dir = inner.path.parent().unwrap_or(Path::new("")).to_path_buf();
-            inner.storage.sync_dir(&dir).map_err(io)?;
+        if self.has(Flaw::PruneDeletesActive) {
+            let active = Self::active(&inner);
+            inner.storage.remove(&active).map_err(io)?;
+            inner.directory = Directory::open(
+                Arc::clone(&inner.storage),
+                &inner.path,
+                inner.settings.segment_size,
+                0,
+            )
+            .map_err(io)?
+            .map_err(fmt)?
+            .directory;
         }
-        inner.file = new;
-        inner.len = out.len() as u64;
         Ok(())
     }
 
@@ -835,9 +1045,14 @@ impl SpecJournal for Journal {
             self.write_pending(&mut inner)?;
             self.sync_locked(&mut inner)?;
         }
+        if !self.has(Flaw::NoFlushOnClose) {
+            let fsync = self.durability != Durability::None;
+            inner.directory.close(fsync).map_err(io)?;
+        }
         if self.has(Flaw::CloseKeepsZeros) {
-            let at = inner.len;
-            inner.file.write_all_at(&[0; 4096], at).map_err(io)?;
+            let (at, active) = (inner.directory.active_len(), Self::active(&inner));
+            let file = inner.storage.open(&active, false).map_err(io)?;
+            file.write_all_at(&[0; 4096], at).map_err(io)?;
         }
         inner.closed = true;
         inner.live.clear();
@@ -871,9 +1086,46 @@ impl SpecJournal for Journal {
     }
 }
 
+impl Subscription {
+    /// The next event of the history, read from the segments as needed.
+    fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
+        let Some(history) = &mut self.history else {
+            return Ok(None);
+        };
+        loop {
+            let next = match history.next_buffered() {
+                Ok(next) => next,
+                Err(_) if self.skip_damage => Next::Done,
+                Err(e) => return Err(fmt(e)),
+            };
+            match next {
+                Next::Event(event) => {
+                    if let Some(left) = &mut self.cut {
+                        if *left < event.payload.len() {
+                            self.history = None;
+                            return Ok(None);
+                        }
+                        *left -= event.payload.len();
+                    }
+                    return Ok(Some((event.seq, event.payload)));
+                }
+                Next::Read => history.read().map_err(io)?.map_err(fmt)?,
+                Next::Done => {
+                    self.history = None;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+}
+
 impl SpecSubscription for Subscription {
     fn recv_within(&mut self, limit: Duration) -> Result<Option<Event>, Error> {
         if let Some((seq, payload)) = self.replay.pop_front() {
+            self.next = seq + 1;
+            return Ok(Some((seq, payload)));
+        }
+        if let Some((seq, payload)) = self.next_replayed()? {
             self.next = seq + 1;
             return Ok(Some((seq, payload)));
         }
@@ -906,8 +1158,8 @@ bothways_spec::broken_tests! {
         PastEndStartsAtEnd => subscribe_past_end_waits, "nothing before event 15 exists";
     no_flush_on_close_fails_every_durability_reads_back:
         NoFlushOnClose => every_durability_reads_back, "events 1..=400";
-    torn_tail_kept_fails_reopen_cuts_torn_tail_and_continues:
-        TornTailKept => reopen_cuts_torn_tail_and_continues, "subscribe to succeed";
+    torn_tail_refused_fails_reopen_cuts_torn_tail_and_continues:
+        TornTailRefused => reopen_cuts_torn_tail_and_continues, "the journal to open";
     ack_before_write_fails_acknowledged_appends_survive_sigkill:
         AckBeforeWrite => acknowledged_appends_survive_sigkill, "every acknowledged event";
     corruption_is_torn_fails_flipped_bit_is_typed_error_at_offset:
@@ -973,6 +1225,22 @@ bothways_spec::broken_tests! {
         FsyncRetried => failed_fsync_poisons_the_journal, "refused";
     write_failure_forgotten_fails_full_disk_is_typed_error_and_reopen_continues:
         WriteFailureForgotten => full_disk_is_typed_error_and_reopen_continues, "refused with Failed";
+    replay_under_pause_fails_history_is_read_after_the_pause_in_bounded_chunks:
+        ReplayUnderPause => history_is_read_after_the_pause_in_bounded_chunks, "at most 64 KiB";
+    index_off_by_one_fails_late_subscriber_seeks_without_reading_the_past:
+        IndexOffByOne => late_subscriber_seeks_without_reading_the_past, "bytes read";
+    index_dropped_fails_late_subscriber_seeks_without_reading_the_past:
+        IndexDropped => late_subscriber_seeks_without_reading_the_past, "bytes read";
+    prune_deletes_active_fails_prune_deletes_whole_segments_and_keeps_the_active:
+        PruneDeletesActive => prune_deletes_whole_segments_and_keeps_the_active, "";
+    low_water_forgotten_fails_prune_deletes_whole_segments_and_keeps_the_active:
+        LowWaterForgotten => prune_deletes_whole_segments_and_keeps_the_active, "after reopening";
+    open_scans_all_fails_open_reads_only_the_active_segment:
+        OpenScansAll => open_reads_only_the_active_segment, "to read at most";
+    migration_refused_fails_single_file_journal_is_migrated:
+        MigrationRefused => single_file_journal_is_migrated, "the journal to open";
+    damage_skipped_fails_damage_in_a_sealed_segment_is_a_typed_error:
+        DamageSkipped => damage_in_a_sealed_segment_is_a_typed_error, "a format error at offset";
     tcp_read_limit_only_fails_tcp_stalled_clients_are_disconnected:
         TcpReadLimitOnly => tcp_stalled_clients_are_disconnected,
         "the end of the connection after the events sent before the stall";
