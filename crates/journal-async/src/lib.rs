@@ -53,7 +53,6 @@
 pub mod conformance;
 mod error;
 mod journal;
-mod options;
 mod subscription;
 pub mod tcp;
 mod writer;
@@ -61,5 +60,6 @@ mod writer;
 pub use bothways_journal_format::Event;
 pub use error::Error;
 pub use journal::Journal;
-pub use options::{Durability, MIN_SEGMENT, Options};
+// One type for both styles: tuning a journal means the same in each.
+pub use bothways_journal_format::{Durability, MIN_SEGMENT, Options};
 pub use subscription::Subscription;

@@ -47,6 +47,7 @@ mod file;
 mod header;
 mod history;
 mod index;
+mod options;
 mod reader;
 mod record;
 mod segment;
@@ -61,6 +62,7 @@ pub use file::{PREALLOCATE, Preallocated, sync_dir};
 pub use header::{HEADER_LEN, Header, MAGIC, MAX_SEQ, VERSION_MAJOR, VERSION_MINOR};
 pub use history::{CHUNK, History, Next, ReplayPlan};
 pub use index::{INDEX_EVERY, INDEX_MAGIC, SparseIndex};
+pub use options::{Durability, MIN_SEGMENT, Options};
 pub use reader::{Reader, Scan, Torn, scan};
 pub use record::{
     Event, MAX_PAYLOAD, PAGE, RECORD_HEADER_LEN, Record, Step, encode_record, read_record,

@@ -399,10 +399,11 @@ impl Directory {
     }
 
     /// Keeps only the events after `after`: writes the low-water mark (synced, renamed into
-    /// place, the directory synced), then deletes the sealed segments wholly below it. The
-    /// active segment is never deleted; events below the mark that share a segment with the
-    /// first kept one are skipped by readers. A crash between the two steps leaves segments
-    /// that the next open deletes.
+    /// place), deletes the sealed segments wholly below it, and syncs the directory once for
+    /// both. The active segment is never deleted; events below the mark that share a segment
+    /// with the first kept one are skipped by readers. A crash before the directory is synced
+    /// keeps a prefix of those changes, in order: the old mark, or the new one with some of
+    /// the old segments, which the next open deletes; never fewer events than the mark keeps.
     pub fn prune(&mut self, after: u64) -> io::Result<()> {
         let low = after.saturating_add(1).clamp(self.first, self.next_seq);
         if low == self.first {
@@ -410,7 +411,6 @@ impl Directory {
         }
         write_low_water(self.storage.as_ref(), &self.dir, low)?;
         self.first = low;
-        let mut removed = false;
         while let Some(&oldest) = self.sealed.first() {
             let next = self.sealed.get(1).copied().unwrap_or(self.active_base);
             if next > low {
@@ -418,12 +418,8 @@ impl Directory {
             }
             remove_segment(self.storage.as_ref(), &self.dir, oldest)?;
             self.sealed.remove(0);
-            removed = true;
         }
-        if removed {
-            self.storage.sync_dir(&self.dir)?;
-        }
-        Ok(())
+        self.storage.sync_dir(&self.dir)
     }
 }
 
@@ -557,8 +553,8 @@ fn read_low_water(storage: &dyn Storage, dir: &Path) -> io::Result<Result<Option
     Ok(Ok(Some(u64::from_be_bytes(seq))))
 }
 
-/// Writes the low-water mark atomically: a temporary file, synced, renamed over the old one,
-/// the directory synced.
+/// Writes the low-water mark atomically: a temporary file, synced, renamed over the old one.
+/// The caller syncs the directory.
 fn write_low_water(storage: &dyn Storage, dir: &Path, first: u64) -> io::Result<()> {
     let mut bytes = LOW_WATER_MAGIC.to_vec();
     bytes.extend_from_slice(&first.to_be_bytes());
@@ -569,8 +565,7 @@ fn write_low_water(storage: &dyn Storage, dir: &Path, first: u64) -> io::Result<
     file.set_len(0)?;
     file.write_all_at(&bytes, 0)?;
     file.sync_all()?;
-    storage.rename(&tmp, &dir.join(LOW_WATER))?;
-    storage.sync_dir(dir)
+    storage.rename(&tmp, &dir.join(LOW_WATER))
 }
 
 /// Where to read a journal directory without opening it for writing: every event from `from`

@@ -702,29 +702,44 @@ pub fn zero_limit_elapses_at_once<T: TimeoutSpec>(imp: &T) -> CheckResult {
     Ok(vec![Figure::millis("elapsed after", took)])
 }
 
+/// How long any one answer of check 6b may take before it counts as a hang.
+const HANG: Duration = Duration::from_secs(10);
+
 /// Check 6b: An operation that finishes right at the limit gives exactly one answer — its value or
-/// `Elapsed` — and never hangs.
+/// `Elapsed` — and never hangs (no answer takes 10 s), and the answer comes promptly: within
+/// the usual bound past the limit in the median of 20 tries (one try can be held up by a busy
+/// machine; an implementation that is late every time is late in the median).
 pub fn finishing_at_the_limit_gives_one_answer<T: TimeoutSpec>(imp: &T) -> CheckResult {
     let limit = Duration::from_millis(20);
     let mut ok = 0;
+    let mut took = Vec::new();
     for _ in 0..20 {
         let recorder = Recorder::new();
         let start = Instant::now();
         let result = imp.steps(1, limit, &recorder, limit);
-        let took = start.elapsed();
+        let this = start.elapsed();
         ensure(
             matches!(result, Ok(1) | Err(Error::Elapsed)),
             "Ok(1) or Elapsed",
             || format!("{result:?}"),
         )?;
-        ensure(
-            took <= limit + LATE,
-            &format!("an answer within {}", ms(limit + LATE)),
-            || format!("one after {}", ms(took)),
-        )?;
+        ensure(this <= HANG, "an answer, never a hang", || {
+            format!("one after {}", ms(this))
+        })?;
+        took.push(this);
         ok += i64::from(result.is_ok());
     }
-    Ok(vec![Figure::count("Ok", ok, "of 20")])
+    took.sort_unstable();
+    let median = took[took.len() / 2];
+    ensure(
+        median <= limit + LATE,
+        &format!("an answer within {} in the median of 20", ms(limit + LATE)),
+        || format!("one after {} in the median", ms(median)),
+    )?;
+    Ok(vec![
+        Figure::count("Ok", ok, "of 20"),
+        Figure::millis("median answer", median),
+    ])
 }
 
 /// Check 6c: An operation that panics gives the caller a typed error, and the implementation stays

@@ -1,4 +1,6 @@
-//! How a journal is tuned: its durability policy, flush tick and queue bounds.
+//! How a journal is tuned: its durability policy, flush tick, queue bounds and segment size —
+//! one type for both styles, which re-export it (`bothways_journal_async::Options`,
+//! `bothways_journal_threads::Options`), since tuning a journal means the same in both.
 
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ pub enum Durability {
     /// Written to the OS on each flush, never fsynced: survives a crash of the process, not of
     /// the machine.
     None,
-    /// Fsynced at each flush (the periodic tick, [`crate::Journal::flush`], close).
+    /// Fsynced at each flush (the periodic tick, the journal's `flush`, close).
     #[default]
     Flush,
     /// Fsynced before `append` returns. Appenders waiting at the same moment share one fsync
@@ -19,7 +21,7 @@ pub enum Durability {
 /// A journal's settings.
 ///
 /// ```
-/// use bothways_journal_threads::{Durability, Options};
+/// use bothways_journal_format::{Durability, Options};
 /// let options = Options { durability: Durability::Append, ..Options::default() };
 /// assert_eq!(options.subscriber_queue, 4096);
 /// ```
@@ -30,7 +32,7 @@ pub struct Options {
     /// How often buffered events are flushed.
     pub flush_every: Duration,
     /// How many live events a subscriber may have waiting before it is disconnected with
-    /// [`crate::Error::Lagged`]: what bounds a slow subscriber's memory.
+    /// `Lagged`: what bounds a slow subscriber's memory.
     pub subscriber_queue: usize,
     /// How many appends may wait for the writer before `append` waits.
     pub input_queue: usize,
@@ -49,15 +51,22 @@ impl Default for Options {
             flush_every: Duration::from_millis(10),
             subscriber_queue: 4096,
             input_queue: 4096,
-            segment_size: bothways_journal_format::SEGMENT_SIZE,
+            segment_size: crate::SEGMENT_SIZE,
         }
     }
 }
 
 impl Options {
-    /// The options, or a typed error (`Io` of kind `InvalidInput`) saying which one is out of
-    /// range.
-    pub(crate) fn checked(self) -> Result<Options, crate::Error> {
+    /// The options, or an error of kind `InvalidInput` saying which one is out of range (the
+    /// journals return it as their `Error::Io`).
+    ///
+    /// ```
+    /// use bothways_journal_format::Options;
+    /// let tiny = Options { segment_size: 100, ..Options::default() };
+    /// assert_eq!(tiny.checked().unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+    /// assert!(Options::default().checked().is_ok());
+    /// ```
+    pub fn checked(self) -> Result<Options, std::io::Error> {
         if self.segment_size < MIN_SEGMENT {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
@@ -65,8 +74,7 @@ impl Options {
                     "a segment size of {} bytes, under the minimum of {MIN_SEGMENT}",
                     self.segment_size
                 ),
-            )
-            .into());
+            ));
         }
         Ok(self)
     }
