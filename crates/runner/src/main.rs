@@ -302,7 +302,10 @@ fn ecosystem(experiments: &[report::Experiment], date: &str) -> report::ecosyste
     let mut section = report::ecosystem::from_criterion(&criterion_dir(), PEER_BENCHES);
     let mut workloads: Vec<_> = experiments
         .iter()
-        .flat_map(|e| report::ecosystem::from_run(&e.id, e.peers.clone(), &command_line(), date))
+        .flat_map(|e| {
+            let e = &e.measured;
+            report::ecosystem::from_run(e.id, e.peers.clone(), &command_line(), date)
+        })
         .collect();
     workloads.append(&mut section.workloads);
     section.workloads = workloads;
@@ -346,7 +349,7 @@ const EXPERIMENT_STEPS: usize = 12;
 /// Runs one experiment and turns its result into the report's terms; an experiment that
 /// cannot run is shown with its error, and fails the run.
 fn run_experiment(
-    id: &str,
+    id: &'static str,
     run: bothways_bench::Runner,
     scale: Scale,
     progress: &Progress,
@@ -372,53 +375,20 @@ fn run_experiment(
         progress.step();
     }
     match result {
-        Ok(e) => report::Experiment {
-            id: e.id.to_owned(),
-            title: e.title,
-            claim: e.claim,
-            notes: e.notes,
+        Ok(measured) => report::Experiment {
+            measured,
             error: None,
-            peers: e.peers,
-            charts: e
-                .charts
-                .into_iter()
-                .map(|c| report::Chart {
-                    title: c.title,
-                    x_label: c.x_label,
-                    y_label: c.y_label,
-                    log_x: c.log_x,
-                    series: c
-                        .series
-                        .into_iter()
-                        .map(|s| report::Series {
-                            class: match s.style {
-                                bothways_bench::Style::Async => "async",
-                                bothways_bench::Style::Threads => "threads",
-                            },
-                            label: s.label,
-                            points: s
-                                .points
-                                .into_iter()
-                                // N is a count well below 2^53: exact as f64.
-                                .map(|p| report::Point {
-                                    n: p.n as f64,
-                                    value: p.value,
-                                    note: p.note,
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
         },
         Err(e) => report::Experiment {
-            id: id.to_owned(),
-            title: id.to_owned(),
-            claim: String::new(),
-            charts: Vec::new(),
-            notes: Vec::new(),
+            measured: bothways_bench::Experiment {
+                id,
+                title: id.to_owned(),
+                claim: String::new(),
+                charts: Vec::new(),
+                notes: Vec::new(),
+                peers: Vec::new(),
+            },
             error: Some(e.to_string()),
-            peers: Vec::new(),
         },
     }
 }
