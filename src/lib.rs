@@ -3,9 +3,10 @@
 //! Each pattern is implemented twice — `<pattern>_async` on tokio, `<pattern>_threads` on std
 //! threads and crossbeam-channel — with the same public names, so switching style is switching
 //! the path. Features `async` and `threads` (both on by default) choose which styles come in;
-//! `runner` (on by default) builds the `bothways` binary and pulls in the conformance suite.
+//! neither brings the conformance suite or the benchmarks, which live in the unpublished lab
+//! crates (`bothways-spec`, `bothways-runner`, `bothways-bench`).
 //!
-//! A library user who wants one style and not the suite turns the defaults off:
+//! A library user who wants one style turns the defaults off:
 //! `bothways = { version = "0.1", default-features = false, features = ["threads"] }`.
 //!
 //! ```

@@ -35,6 +35,8 @@ pub mod switch;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use serde::Serialize;
+
 /// How much to measure: `Quick` runs each experiment at fewer N and for less time (under half a
 /// minute in all), `Full` uses the issue's N (1k/10k/50k idle units, 1k/5k/10k clients) and
 /// takes a few minutes. Each figure is measured for a *time*, not a count, and both scales share
@@ -57,7 +59,9 @@ pub enum Scale {
 /// ```
 /// assert_eq!(bothways_bench::Style::Async.to_string(), "async");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+// Serialised as it is displayed: "async", "threads".
+#[serde(rename_all = "lowercase")]
 pub enum Style {
     /// tokio tasks.
     Async,
@@ -81,7 +85,7 @@ impl std::fmt::Display for Style {
 /// let p = bothways_bench::Point { n: 1000, value: Some(2.5), note: None };
 /// assert_eq!(p.value, Some(2.5));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Point {
     /// The x value: number of tasks/threads/clients/ring members.
     pub n: u64,
@@ -98,7 +102,7 @@ pub struct Point {
 /// let s = Series { style: Style::Threads, label: "threads".into(), points: vec![] };
 /// assert!(s.points.is_empty());
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Series {
     /// The side this series measures.
     pub style: Style,
@@ -116,7 +120,7 @@ pub struct Series {
 /// };
 /// assert!(c.log_x);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chart {
     /// What the chart shows.
     pub title: String,
@@ -136,7 +140,7 @@ pub struct Chart {
 /// let c = bothways_bench::Column::ratio("÷ crossbeam-channel");
 /// assert!(c.is_ratio);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Column {
     /// The header, with the unit: "ns per hop", "÷ crossbeam-channel".
     pub name: String,
@@ -178,7 +182,7 @@ impl Column {
 /// let p = Peer { name: "flume".into(), style: Style::Threads, bothways: false, values: vec![Some(1.0)] };
 /// assert!(!p.bothways);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Peer {
     /// What was measured: a crate, or one of bothways' own.
     pub name: String,
@@ -198,7 +202,7 @@ pub struct Peer {
 /// let t = Peers { workload: "w".into(), columns: vec![Column::figure("ns")], rows: vec![] };
 /// assert_eq!(t.columns.len(), 1);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Peers {
     /// What every row does, e.g. "Token ring of 128 threads through a bounded(1) channel".
     pub workload: String,
@@ -217,7 +221,7 @@ pub struct Peers {
 /// };
 /// assert_eq!(e.id, "x");
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Experiment {
     /// Stable identifier, the same as in [`EXPERIMENTS`].
     pub id: &'static str,

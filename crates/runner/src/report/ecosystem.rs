@@ -12,38 +12,19 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bothways_bench::Column;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::svg::{self, Bar, esc, number};
 
-/// A column of a workload's table: its header (with the unit) and whether it holds ratios.
-#[derive(Debug, Clone)]
-pub(crate) struct Column {
-    pub(crate) name: String,
-    pub(crate) is_ratio: bool,
-}
-
-impl Column {
-    fn figure(name: &str) -> Column {
-        Column {
-            name: name.into(),
-            is_ratio: false,
-        }
-    }
-
-    fn ratio(name: &str) -> Column {
-        Column {
-            name: name.into(),
-            is_ratio: true,
-        }
-    }
-}
-
-/// One row: bothways' own or a peer.
-#[derive(Debug, Clone)]
+/// One row: bothways' own or a peer. A criterion function is known by its name alone, so the
+/// row keeps the colour it is drawn in rather than a [`bothways_bench::Style`].
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Row {
     pub(crate) name: String,
     /// The CSS class of its bar: `threads` or `async` for bothways' rows, `other` for peers.
+    #[serde(rename = "style")]
     pub(crate) class: &'static str,
     pub(crate) bothways: bool,
     /// One per column; `None` where not measured.
@@ -63,7 +44,7 @@ pub(crate) struct Workload {
 }
 
 /// A peer bench that has left no estimates yet.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Missing {
     pub(crate) bench: String,
     pub(crate) about: String,
@@ -98,22 +79,15 @@ pub(crate) fn from_run(
             title: p.workload,
             source: format!("this run, experiment {experiment}, {date}"),
             command: command.to_owned(),
-            columns: p
-                .columns
-                .into_iter()
-                .map(|c| Column {
-                    name: c.name,
-                    is_ratio: c.is_ratio,
-                })
-                .collect(),
+            columns: p.columns,
             rows: p
                 .rows
                 .into_iter()
                 .map(|r| Row {
-                    class: match (r.bothways, r.style) {
-                        (false, _) => "other",
-                        (true, bothways_bench::Style::Async) => "async",
-                        (true, bothways_bench::Style::Threads) => "threads",
+                    class: if r.bothways {
+                        super::class(r.style)
+                    } else {
+                        "other"
                     },
                     name: r.name,
                     bothways: r.bothways,
@@ -402,17 +376,10 @@ impl Ecosystem {
                 "source": w.source,
                 "command": w.command,
                 "chart": true,
-                "columns": w.columns.iter().map(|c| json!({
-                    "name": c.name, "ratio": c.is_ratio,
-                })).collect::<Vec<_>>(),
-                "rows": w.rows.iter().map(|r| json!({
-                    "name": r.name, "bothways": r.bothways, "style": r.class,
-                    "values": r.values,
-                })).collect::<Vec<_>>(),
+                "columns": w.columns,
+                "rows": w.rows,
             })).collect::<Vec<_>>(),
-            "missing": self.missing.iter().map(|m| json!({
-                "bench": m.bench, "about": m.about, "command": m.command,
-            })).collect::<Vec<_>>(),
+            "missing": self.missing,
         })
     }
 

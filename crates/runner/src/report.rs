@@ -10,66 +10,43 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::{fs, io};
 
+use bothways_bench::Point;
 use bothways_spec::Figure;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::table::{self, Cell, Row};
 use svg::{Bar, Line, esc, number};
 
-/// An experiment's results as the report shows them.
-#[derive(Debug, Clone)]
+/// An experiment as the report shows it: what the bench crate measured, written out as it is,
+/// or, when it could not run, its id and why.
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Experiment {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) claim: String,
-    pub(crate) charts: Vec<Chart>,
-    pub(crate) notes: Vec<String>,
+    /// Its charts and findings; only the id (as title) when it could not run.
+    #[serde(flatten)]
+    pub(crate) measured: bothways_bench::Experiment,
     /// Why the experiment could not run, when it could not.
     pub(crate) error: Option<String>,
-    /// Its workloads measured against other crates, for the "against the ecosystem" section.
-    pub(crate) peers: Vec<bothways_bench::Peers>,
 }
 
-/// One figure of an experiment against N.
-#[derive(Debug, Clone)]
-pub(crate) struct Chart {
-    pub(crate) title: String,
-    pub(crate) x_label: String,
-    pub(crate) y_label: String,
-    pub(crate) log_x: bool,
-    pub(crate) series: Vec<Series>,
+/// Every N any series of `chart` measured, ascending, once each.
+pub(crate) fn ns(chart: &bothways_bench::Chart) -> Vec<u64> {
+    let mut ns: Vec<u64> = chart
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.n))
+        .collect();
+    ns.sort_unstable();
+    ns.dedup();
+    ns
 }
 
-impl Chart {
-    /// Every N any series measured, ascending, once each.
-    pub(crate) fn ns(&self) -> Vec<f64> {
-        let mut ns: Vec<f64> = self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.n))
-            .collect();
-        ns.sort_by(f64::total_cmp);
-        ns.dedup();
-        ns
+/// The CSS class that colours a style's series: `async` or `threads`.
+pub(crate) fn class(style: bothways_bench::Style) -> &'static str {
+    match style {
+        bothways_bench::Style::Async => "async",
+        bothways_bench::Style::Threads => "threads",
     }
-}
-
-/// One implementation's points on a chart.
-#[derive(Debug, Clone)]
-pub(crate) struct Series {
-    pub(crate) label: String,
-    /// The CSS class that colours it: `async`, `threads` or `other`.
-    pub(crate) class: &'static str,
-    pub(crate) points: Vec<Point>,
-}
-
-/// One measurement at one N; `value` is none when it could not be measured, and `note` says
-/// why.
-#[derive(Debug, Clone)]
-pub(crate) struct Point {
-    pub(crate) n: f64,
-    pub(crate) value: Option<f64>,
-    pub(crate) note: Option<String>,
 }
 
 /// What the report is about: the run's facts, the patterns' rows, the experiments.
@@ -150,32 +127,6 @@ impl Report<'_> {
                 })
             })
             .collect();
-        let experiments: Vec<Value> = self
-            .experiments
-            .iter()
-            .map(|e| {
-                json!({
-                    "id": e.id,
-                    "title": e.title,
-                    "claim": e.claim,
-                    "error": e.error,
-                    "notes": e.notes,
-                    "charts": e.charts.iter().map(|c| json!({
-                        "title": c.title,
-                        "x_label": c.x_label,
-                        "y_label": c.y_label,
-                        "log_x": c.log_x,
-                        "series": c.series.iter().map(|s| json!({
-                            "label": s.label,
-                            "style": s.class,
-                            "points": s.points.iter().map(|p| json!({
-                                "n": p.n, "value": p.value, "note": p.note,
-                            })).collect::<Vec<_>>(),
-                        })).collect::<Vec<_>>(),
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
         json!({
             "machine": self.machine,
             "cores": self.cores,
@@ -187,7 +138,7 @@ impl Report<'_> {
             "passed": !self.rows.iter().any(Row::failed)
                 && self.experiments.iter().all(|e| e.error.is_none()),
             "patterns": patterns,
-            "experiments": experiments,
+            "experiments": self.experiments,
             "ecosystem": self.ecosystem.json(&self.machine, self.cores),
         })
     }
@@ -220,7 +171,11 @@ impl Report<'_> {
             let _ = write!(h, "<a href=\"#pattern-{p}\">{p}</a> ");
         }
         for e in self.experiments {
-            let _ = write!(h, "<a href=\"#experiment-{0}\">{0}</a> ", esc(&e.id));
+            let _ = write!(
+                h,
+                "<a href=\"#experiment-{0}\">{0}</a> ",
+                esc(e.measured.id)
+            );
         }
         if !self.ecosystem.is_empty() {
             h.push_str("<a href=\"#ecosystem\">against the ecosystem</a> ");
@@ -466,15 +421,16 @@ fn item_html(h: &mut String, style: &str, item: Option<&source::Item>) {
     }
 }
 
-fn experiment(h: &mut String, e: &Experiment) {
+fn experiment(h: &mut String, experiment: &Experiment) {
+    let e = &experiment.measured;
     let _ = write!(
         h,
         "<section class=\"experiment\" id=\"experiment-{}\"><h2>{}</h2><blockquote>{}</blockquote>",
-        esc(&e.id),
+        esc(e.id),
         esc(&e.title),
         esc(&e.claim)
     );
-    if let Some(why) = &e.error {
+    if let Some(why) = &experiment.error {
         let _ = write!(h, "<p class=\"fail\">Could not run: {}</p>", esc(why));
     }
     if !e.notes.is_empty() {
@@ -491,8 +447,9 @@ fn experiment(h: &mut String, e: &Experiment) {
             .iter()
             .map(|s| Line {
                 label: s.label.clone(),
-                class: s.class,
-                points: s.points.iter().map(|p| (p.n, p.value)).collect(),
+                class: class(s.style),
+                // N is a count well below 2^53: exact as f64.
+                points: s.points.iter().map(|p| (p.n as f64, p.value)).collect(),
             })
             .collect();
         h.push_str("<figure>");
@@ -502,11 +459,11 @@ fn experiment(h: &mut String, e: &Experiment) {
         // The figures in words too: a chart hides exact values and the reasons for a gap.
         h.push_str("<table class=\"points\"><thead><tr><th>N</th>");
         for s in &c.series {
-            let _ = write!(h, "<th class=\"{}\">{}</th>", s.class, esc(&s.label));
+            let _ = write!(h, "<th class=\"{}\">{}</th>", class(s.style), esc(&s.label));
         }
         h.push_str("</tr></thead><tbody>");
-        for n in c.ns() {
-            let _ = write!(h, "<tr><td>{}</td>", number(n));
+        for n in ns(c) {
+            let _ = write!(h, "<tr><td>{}</td>", number(n as f64));
             for s in &c.series {
                 match s.points.iter().find(|p| p.n == n) {
                     Some(Point {
@@ -633,3 +590,50 @@ const SELF_CHECK: &str = r#"
   document.getElementById("selfcheck").textContent = "rendering self-check: " + text + (problems.length ? " — " + problems.join("; ") : "");
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bothways_bench::{Chart, Series, Style};
+
+    /// report.json holds the bench crate's result as it is, beside the runner's verdict.
+    #[test]
+    fn an_experiment_is_written_as_the_bench_crate_measured_it() {
+        let point = Point {
+            n: 1_000,
+            value: None,
+            note: Some("limit reached".into()),
+        };
+        let measured = bothways_bench::Experiment {
+            id: "spawn",
+            title: "Spawn".into(),
+            claim: "cheap".into(),
+            charts: vec![Chart {
+                title: "cost".into(),
+                x_label: "N".into(),
+                y_label: "µs".into(),
+                log_x: true,
+                series: vec![Series {
+                    style: Style::Threads,
+                    label: "threads".into(),
+                    points: vec![point],
+                }],
+            }],
+            notes: vec!["a note".into()],
+            peers: Vec::new(),
+        };
+        let json = serde_json::to_value(Experiment {
+            measured,
+            error: None,
+        })
+        .unwrap();
+        assert_eq!(json["id"], "spawn");
+        assert_eq!(json["error"], Value::Null);
+        assert_eq!(json["notes"][0], "a note");
+        let series = &json["charts"][0]["series"][0];
+        assert_eq!(series["style"], "threads");
+        assert_eq!(series["points"][0]["n"], 1_000);
+        assert_eq!(series["points"][0]["value"], Value::Null);
+        assert_eq!(series["points"][0]["note"], "limit reached");
+    }
+}

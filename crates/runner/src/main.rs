@@ -35,23 +35,113 @@ pattern, scenario, then a verdict and the measured figures for each style.
 
 Exits 1 if any check or experiment failed, 2 on bad arguments.";
 
-/// Runs one pattern and returns its rows.
-type Rows = fn(&Progress) -> Vec<Row>;
-
-/// Every pattern the runner knows, in the order its rows appear, with its number of checks.
-const PATTERNS: &[(&str, Rows, usize)] = &[
-    ("timeout", timeout_rows, timeout::CHECK_NAMES.len()),
-    ("ticker", ticker_rows, ticker::CHECK_NAMES.len()),
-    ("pause", pause_rows, pause::CHECK_NAMES.len()),
-    ("journal", journal_rows, journal::CHECK_NAMES.len()),
-    ("actor", actor_rows, actor::CHECK_NAMES.len()),
+/// Every pattern the runner knows, in the order its rows appear: its checks, and the
+/// constructors of its two implementations that they run on.
+const PATTERNS: &[Pattern] = &[
+    Pattern {
+        name: "timeout",
+        checks: timeout::CHECK_NAMES,
+        process_wide: timeout::PROCESS_WIDE,
+        impls: &Impls {
+            threads: bothways_timeout_threads::conformance::Conformance::new,
+            asyncs: bothways_timeout_async::conformance::Conformance::new,
+            threads_checks: timeout::checks,
+            async_checks: timeout::checks,
+        },
+    },
+    Pattern {
+        name: "ticker",
+        checks: ticker::CHECK_NAMES,
+        process_wide: ticker::PROCESS_WIDE,
+        impls: &Impls {
+            threads: bothways_ticker_threads::conformance::Conformance::new,
+            asyncs: bothways_ticker_async::conformance::Conformance::new,
+            threads_checks: ticker::checks,
+            async_checks: ticker::checks,
+        },
+    },
+    Pattern {
+        name: "pause",
+        checks: pause::CHECK_NAMES,
+        process_wide: pause::PROCESS_WIDE,
+        impls: &Impls {
+            threads: bothways_pause_threads::conformance::Conformance::new,
+            asyncs: bothways_pause_async::conformance::Conformance::new,
+            threads_checks: pause::checks,
+            async_checks: pause::checks,
+        },
+    },
+    Pattern {
+        name: "journal",
+        checks: journal::CHECK_NAMES,
+        process_wide: journal::PROCESS_WIDE,
+        impls: &Impls {
+            threads: bothways_journal_threads::conformance::Conformance::new,
+            asyncs: bothways_journal_async::conformance::Conformance::new,
+            threads_checks: journal::checks,
+            async_checks: journal::checks,
+        },
+    },
+    Pattern {
+        name: "actor",
+        checks: actor::CHECK_NAMES,
+        process_wide: actor::PROCESS_WIDE,
+        impls: &Impls {
+            threads: bothways_actor_threads::conformance::Conformance::new,
+            asyncs: bothways_actor_async::conformance::Conformance::new,
+            threads_checks: actor::checks,
+            async_checks: actor::checks,
+        },
+    },
 ];
+
+/// A pattern as the runner knows it.
+struct Pattern {
+    name: &'static str,
+    /// Its checks' names, in the order they run and their rows appear.
+    checks: &'static [&'static str],
+    /// The checks that count the whole process's threads, files or CPU, so run alone.
+    process_wide: &'static [&'static str],
+    /// Its two implementations and the checks each runs.
+    impls: &'static dyn Implementations,
+}
+
+/// A pattern's two implementations: how to build each, and its checks for each type. The
+/// checks are one generic function of the suite, named twice to be instantiated for each type.
+struct Impls<Th, As, Et, Ea> {
+    /// The threads implementation.
+    threads: fn() -> Result<Th, Et>,
+    /// The async implementation, on a runtime of the given flavour.
+    asyncs: fn(Flavour) -> Result<As, Ea>,
+    threads_checks: fn() -> Vec<Check<Th>>,
+    async_checks: fn() -> Vec<Check<As>>,
+}
+
+/// What the runner needs of a pattern's [`Impls`], whatever their types, so the patterns fit
+/// in one table.
+trait Implementations {
+    /// Builds the three implementations, runs the checks on each side by side, and lays the
+    /// results out as rows.
+    fn rows(&self, pattern: &Pattern, progress: &Progress) -> Vec<Row>;
+}
+
+impl<Th, As, Et, Ea> Implementations for Impls<Th, As, Et, Ea>
+where
+    Th: Send,
+    As: Send,
+    Et: std::fmt::Display,
+    Ea: std::fmt::Display,
+{
+    fn rows(&self, pattern: &Pattern, progress: &Progress) -> Vec<Row> {
+        pattern_rows(pattern, self, progress)
+    }
+}
 
 /// What the command line asked for.
 struct Args {
     full: bool,
     out: PathBuf,
-    patterns: Vec<&'static (&'static str, Rows, usize)>,
+    patterns: Vec<&'static Pattern>,
     experiments: Vec<&'static (&'static str, bothways_bench::Runner)>,
 }
 
@@ -75,14 +165,14 @@ fn parse_args() -> Result<Option<Args>, String> {
                 None => return Err("--out needs a directory".into()),
             },
             name => {
-                if let Some(p) = PATTERNS.iter().find(|(known, ..)| *known == name) {
+                if let Some(p) = PATTERNS.iter().find(|p| p.name == name) {
                     args.patterns.push(p);
                 } else if let Some(e) = EXPERIMENTS.iter().find(|(known, _)| *known == name) {
                     args.experiments.push(e);
                 } else {
                     let known: Vec<&str> = PATTERNS
                         .iter()
-                        .map(|(n, ..)| *n)
+                        .map(|p| p.name)
                         .chain(EXPERIMENTS.iter().map(|(n, _)| *n))
                         .collect();
                     return Err(format!(
@@ -125,7 +215,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let steps = args.patterns.iter().map(|(_, _, n)| 3 * n).sum::<usize>()
+    let steps = args
+        .patterns
+        .iter()
+        .map(|p| 3 * p.checks.len())
+        .sum::<usize>()
         + EXPERIMENT_STEPS * args.experiments.len();
     let progress = Progress::new(steps);
     let drawer = progress.draw();
@@ -140,7 +234,7 @@ fn main() -> ExitCode {
     let rows: Vec<Row> = args
         .patterns
         .iter()
-        .flat_map(|(_, rows, _)| rows(&progress))
+        .flat_map(|p| p.impls.rows(p, &progress))
         .collect();
     std::panic::set_hook(default_hook);
     let scale = if args.full { Scale::Full } else { Scale::Quick };
@@ -175,7 +269,7 @@ fn main() -> ExitCode {
         date,
         release: !cfg!(debug_assertions),
         command: command_line(),
-        patterns: PATTERNS.iter().map(|(name, ..)| *name).collect(),
+        patterns: PATTERNS.iter().map(|p| p.name).collect(),
         rows: &rows,
         experiments: &experiments,
         ecosystem: &ecosystem,
@@ -208,7 +302,10 @@ fn ecosystem(experiments: &[report::Experiment], date: &str) -> report::ecosyste
     let mut section = report::ecosystem::from_criterion(&criterion_dir(), PEER_BENCHES);
     let mut workloads: Vec<_> = experiments
         .iter()
-        .flat_map(|e| report::ecosystem::from_run(&e.id, e.peers.clone(), &command_line(), date))
+        .flat_map(|e| {
+            let e = &e.measured;
+            report::ecosystem::from_run(e.id, e.peers.clone(), &command_line(), date)
+        })
         .collect();
     workloads.append(&mut section.workloads);
     section.workloads = workloads;
@@ -252,7 +349,7 @@ const EXPERIMENT_STEPS: usize = 12;
 /// Runs one experiment and turns its result into the report's terms; an experiment that
 /// cannot run is shown with its error, and fails the run.
 fn run_experiment(
-    id: &str,
+    id: &'static str,
     run: bothways_bench::Runner,
     scale: Scale,
     progress: &Progress,
@@ -278,184 +375,31 @@ fn run_experiment(
         progress.step();
     }
     match result {
-        Ok(e) => report::Experiment {
-            id: e.id.to_owned(),
-            title: e.title,
-            claim: e.claim,
-            notes: e.notes,
+        Ok(measured) => report::Experiment {
+            measured,
             error: None,
-            peers: e.peers,
-            charts: e
-                .charts
-                .into_iter()
-                .map(|c| report::Chart {
-                    title: c.title,
-                    x_label: c.x_label,
-                    y_label: c.y_label,
-                    log_x: c.log_x,
-                    series: c
-                        .series
-                        .into_iter()
-                        .map(|s| report::Series {
-                            class: match s.style {
-                                bothways_bench::Style::Async => "async",
-                                bothways_bench::Style::Threads => "threads",
-                            },
-                            label: s.label,
-                            points: s
-                                .points
-                                .into_iter()
-                                // N is a count well below 2^53: exact as f64.
-                                .map(|p| report::Point {
-                                    n: p.n as f64,
-                                    value: p.value,
-                                    note: p.note,
-                                })
-                                .collect(),
-                        })
-                        .collect(),
-                })
-                .collect(),
         },
         Err(e) => report::Experiment {
-            id: id.to_owned(),
-            title: id.to_owned(),
-            claim: String::new(),
-            charts: Vec::new(),
-            notes: Vec::new(),
+            measured: bothways_bench::Experiment {
+                id,
+                title: id.to_owned(),
+                claim: String::new(),
+                charts: Vec::new(),
+                notes: Vec::new(),
+                peers: Vec::new(),
+            },
             error: Some(e.to_string()),
-            peers: Vec::new(),
         },
     }
-}
-
-fn timeout_rows(progress: &Progress) -> Vec<Row> {
-    use bothways_timeout_async::conformance::Conformance as Async;
-    use bothways_timeout_threads::conformance::Conformance as Threads;
-    pattern_rows(
-        progress,
-        Pattern {
-            name: "timeout",
-            names: timeout::CHECK_NAMES,
-            process_wide: timeout::PROCESS_WIDE,
-        },
-        Style {
-            checks: timeout::checks,
-            build: |()| Threads::new(),
-        },
-        Style {
-            checks: timeout::checks,
-            build: Async::new,
-        },
-    )
-}
-
-fn ticker_rows(progress: &Progress) -> Vec<Row> {
-    use bothways_ticker_async::conformance::Conformance as Async;
-    use bothways_ticker_threads::conformance::Conformance as Threads;
-    pattern_rows(
-        progress,
-        Pattern {
-            name: "ticker",
-            names: ticker::CHECK_NAMES,
-            process_wide: ticker::PROCESS_WIDE,
-        },
-        Style {
-            checks: ticker::checks,
-            build: |()| Threads::new(),
-        },
-        Style {
-            checks: ticker::checks,
-            build: Async::new,
-        },
-    )
-}
-
-fn pause_rows(progress: &Progress) -> Vec<Row> {
-    use bothways_pause_async::conformance::Conformance as Async;
-    use bothways_pause_threads::conformance::Conformance as Threads;
-    pattern_rows(
-        progress,
-        Pattern {
-            name: "pause",
-            names: pause::CHECK_NAMES,
-            process_wide: pause::PROCESS_WIDE,
-        },
-        Style {
-            checks: pause::checks,
-            build: |()| Threads::new(),
-        },
-        Style {
-            checks: pause::checks,
-            build: Async::new,
-        },
-    )
-}
-
-fn journal_rows(progress: &Progress) -> Vec<Row> {
-    use bothways_journal_async::conformance::Conformance as Async;
-    use bothways_journal_threads::conformance::Conformance as Threads;
-    pattern_rows(
-        progress,
-        Pattern {
-            name: "journal",
-            names: journal::CHECK_NAMES,
-            process_wide: journal::PROCESS_WIDE,
-        },
-        Style {
-            checks: journal::checks,
-            build: |()| Threads::new(),
-        },
-        Style {
-            checks: journal::checks,
-            build: Async::new,
-        },
-    )
-}
-
-fn actor_rows(progress: &Progress) -> Vec<Row> {
-    use bothways_actor_async::conformance::Conformance as Async;
-    use bothways_actor_threads::conformance::Conformance as Threads;
-    pattern_rows(
-        progress,
-        Pattern {
-            name: "actor",
-            names: actor::CHECK_NAMES,
-            process_wide: actor::PROCESS_WIDE,
-        },
-        Style {
-            checks: actor::checks,
-            build: |()| Threads::new(),
-        },
-        Style {
-            checks: actor::checks,
-            build: Async::new,
-        },
-    )
-}
-
-/// A pattern's published facts: its name, its checks in order, the ones that run alone.
-struct Pattern {
-    name: &'static str,
-    names: &'static [&'static str],
-    process_wide: &'static [&'static str],
-}
-
-/// One style of a pattern: its checks, and how to build its implementation from `A`
-/// (nothing for threads, a runtime flavour for async).
-struct Style<T, A, E> {
-    checks: fn() -> Vec<Check<T>>,
-    build: fn(A) -> Result<T, E>,
 }
 
 /// Builds the three implementations of a pattern, runs its checks on each side by side, and
 /// lays the results out as rows: first the threads each implementation started, then one row
 /// per check.
 fn pattern_rows<Th, As, Et, Ea>(
+    pattern: &Pattern,
+    impls: &Impls<Th, As, Et, Ea>,
     progress: &Progress,
-    pattern: Pattern,
-    threads: Style<Th, (), Et>,
-    asyncs: Style<As, Flavour, Ea>,
 ) -> Vec<Row>
 where
     Th: Send,
@@ -466,25 +410,26 @@ where
     progress.stage(&format!(
         "{}: {} checks × threads and async (2 runtimes) …",
         pattern.name,
-        pattern.names.len()
+        pattern.checks.len()
     ));
     let built_threads =
-        measured_build(|| (threads.build)(()).map_err(|e| format!("cannot build: {e}")));
+        measured_build(|| (impls.threads)().map_err(|e| format!("cannot build: {e}")));
     let built_current = measured_build(|| {
-        (asyncs.build)(Flavour::CurrentThread).map_err(|e| format!("cannot build: {e}"))
+        (impls.asyncs)(Flavour::CurrentThread).map_err(|e| format!("cannot build: {e}"))
     });
     let built_multi = measured_build(|| {
-        (asyncs.build)(Flavour::MultiThread).map_err(|e| format!("cannot build: {e}"))
+        (impls.asyncs)(Flavour::MultiThread).map_err(|e| format!("cannot build: {e}"))
     });
 
     // The three run side by side, as libtest runs the stamped tests: each check holds the
     // process lock, exclusively when it counts the whole process's threads, files or CPU.
     let wide = pattern.process_wide;
+    let (threads_checks, async_checks) = (impls.threads_checks, impls.async_checks);
     let (th, current, multi) = thread::scope(|s| {
         let name = pattern.name;
-        let th = s.spawn(|| run_all(built_threads, threads.checks, wide, (progress, name)));
-        let current = s.spawn(|| run_all(built_current, asyncs.checks, wide, (progress, name)));
-        let multi = s.spawn(|| run_all(built_multi, asyncs.checks, wide, (progress, name)));
+        let th = s.spawn(|| run_all(built_threads, threads_checks, wide, (progress, name)));
+        let current = s.spawn(|| run_all(built_current, async_checks, wide, (progress, name)));
+        let multi = s.spawn(|| run_all(built_multi, async_checks, wide, (progress, name)));
         (join(th), join(current), join(multi))
     });
 
@@ -497,7 +442,7 @@ where
         ),
         threads_cell: threads_cell(&th.threads_used),
     }];
-    for (i, name) in pattern.names.iter().enumerate() {
+    for (i, name) in pattern.checks.iter().enumerate() {
         rows.push(Row {
             pattern: pattern.name,
             scenario: name.replace('_', " "),

@@ -7,8 +7,6 @@
 //! with only the Rust toolchain, and `.ci/run` runs it explicitly with
 //! `cargo test --test report_browser -- --ignored`, where a missing browser fails it.
 
-#![cfg(feature = "runner")]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;

@@ -354,8 +354,7 @@ fn check_no_thread_per_call(pool: &Pool, unpooled: Option<usize>) {
 }
 
 /// The number of threads in this process. Read directly rather than through
-/// `bothways_spec::resources::thread_count`, which the root package only has under its
-/// optional `runner` feature.
+/// `bothways_spec::resources::thread_count`: this crate does not depend on the suite.
 fn thread_count() -> Option<usize> {
     let tasks = std::fs::read_dir("/proc/self/task").ok()?;
     Some(tasks.filter(Result::is_ok).count())

@@ -221,20 +221,21 @@ pub(crate) fn render(rows: &[Row]) -> String {
 pub(crate) fn render_experiments(experiments: &[crate::report::Experiment]) -> String {
     use crate::report::svg::number;
     let mut out = Vec::new();
-    for e in experiments {
-        if let Some(why) = &e.error {
+    for experiment in experiments {
+        let e = &experiment.measured;
+        if let Some(why) = &experiment.error {
             out.push(format!("{} — FAIL: {why}", e.id));
         }
         for c in &e.charts {
             out.push(format!("{} — {}, {}", e.id, c.title, c.y_label));
-            let ns = c.ns();
+            let ns = crate::report::ns(c);
             let mut grid = vec![
                 std::iter::once("N".to_owned())
                     .chain(c.series.iter().map(|s| s.label.clone()))
                     .collect::<Vec<_>>(),
             ];
             for n in ns {
-                let mut line = vec![number(n)];
+                let mut line = vec![number(n as f64)];
                 line.extend(
                     c.series
                         .iter()

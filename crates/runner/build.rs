@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::{env, fs, io};
 
 fn main() -> io::Result<()> {
-    let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let crates = root.join("crates");
+    // This crate is `crates/runner`: its parent holds every pattern crate.
+    let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let crates = manifest.parent().map(Path::to_path_buf).unwrap_or_default();
     println!("cargo::rerun-if-changed={}", crates.display());
     let mut table = String::from(
         "/// Every pattern crate's source file: (pattern, style, file name, text), sorted.\n\
