@@ -100,6 +100,7 @@ impl Subscription {
     }
 
     /// The next event of the history, reading its next chunk when it needs one.
+    // ANCHOR: next_replayed
     async fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
         loop {
             if let Some(reading) = &mut self.reading {
@@ -134,6 +135,7 @@ impl Subscription {
             }
         }
     }
+    // ANCHOR_END: next_replayed
 
     fn ended(&self) -> Error {
         if self.lagged.load(Ordering::Acquire) {

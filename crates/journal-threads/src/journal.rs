@@ -186,6 +186,7 @@ impl Journal {
     /// writer appends past it is safe because the writer never changes a byte it has written
     /// (records go after the records, a sealed segment is never written again); a prune that
     /// deletes a segment the subscriber has not reached yet ends its history with a typed error.
+    // ANCHOR: subscribe
     pub fn subscribe(&self, from: u64) -> Result<Subscription, Error> {
         let _paused = self.pause.pause().map_err(|_| Error::Closed)?;
         let mut state = lock(&self.state);
@@ -199,6 +200,7 @@ impl Journal {
         drop(state);
         Ok(Subscription::new(plan, rx, lagged))
     }
+    // ANCHOR_END: subscribe
 
     /// Keeps only the events after `after`: a low-water mark is written (synced, renamed into
     /// place, the directory synced), then the segments wholly below it are deleted; the events

@@ -96,6 +96,7 @@ impl Subscription {
     /// The next event of the history, reading its next chunk when it needs one.
     // Threads: the read blocks this thread, which is the subscriber's own; the async
     // subscription hands it to tokio's blocking pool.
+    // ANCHOR: next_replayed
     fn next_replayed(&mut self) -> Result<Option<Event>, Error> {
         let Some(history) = &mut self.history else {
             return Ok(None);
@@ -115,6 +116,7 @@ impl Subscription {
             }
         }
     }
+    // ANCHOR_END: next_replayed
 
     fn ended(&self) -> Error {
         if self.lagged.load(Ordering::Acquire) {

@@ -127,6 +127,7 @@ impl Worker {
 
 /// The worker's loop, the bare form of the pattern: while a guard is held the input branch of
 /// the select is disabled, so it is not polled and no item is even taken off the input.
+// ANCHOR: run
 async fn run<T, F, Fut>(gate: &Gate, input: Receiver<T>, mut effect: F) -> Exit
 where
     F: FnMut(T) -> Fut,
@@ -202,6 +203,7 @@ where
         }
     }
 }
+// ANCHOR_END: run
 
 /// Items applied per unit of tokio's budget spent. A flood of ready items never makes the loop
 /// wait (`async_channel` knows nothing of tokio's budget): spend a unit now and then, so that

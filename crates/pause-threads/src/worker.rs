@@ -112,6 +112,7 @@ impl Worker {
 }
 
 /// The worker's loop: a safe point, then one item.
+// ANCHOR: run
 fn run<T>(
     gate: &Gate,
     input: &Receiver<T>,
@@ -142,6 +143,7 @@ fn run<T>(
         }
     }
 }
+// ANCHOR_END: run
 
 /// The steps of crossbeam's own `Backoff`, which its `recv` runs through before it parks: spin
 /// (twice as long each step) up to step `SPIN_LIMIT`, then yield the thread up to step

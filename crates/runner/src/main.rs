@@ -13,6 +13,7 @@ use bothways_spec::{
     Check, CheckResult, Failure, Figure, Flavour, actor, journal, pause, ticker, timeout,
 };
 
+mod docs;
 mod progress;
 mod report;
 mod table;
@@ -22,6 +23,7 @@ use table::{Cell, Row};
 
 const USAGE: &str = "\
 usage: bothways [--help] [--full] [--out DIR] [NAME...]
+       bothways --docs | --publish
 
 Runs every pattern's conformance checks in both styles — async on a current_thread and a
 multi_thread tokio runtime, threads on std threads — then the experiments (spawn cost, memory
@@ -32,6 +34,9 @@ pattern, scenario, then a verdict and the measured figures for each style.
              connections): minutes, not seconds
   --out DIR  where report.html and report.json go (default: target/bothways)
   NAME       run only these patterns and experiments
+  --docs     write the snippets and measured tables of README.md and docs/ from the sources
+             and docs/results/report.json (a test fails while they are stale), and exit
+  --publish  copy the last run's report.json (from --out) to docs/results/, then --docs
 
 Exits 1 if any check or experiment failed, 2 on bad arguments.";
 
@@ -140,6 +145,8 @@ where
 /// What the command line asked for.
 struct Args {
     full: bool,
+    /// `--docs` or `--publish`: write the docs instead of running anything.
+    docs: Option<bool>,
     out: PathBuf,
     patterns: Vec<&'static Pattern>,
     experiments: Vec<&'static (&'static str, bothways_bench::Runner)>,
@@ -148,6 +155,7 @@ struct Args {
 fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         full: false,
+        docs: None,
         out: default_out(),
         patterns: Vec::new(),
         experiments: Vec::new(),
@@ -160,6 +168,8 @@ fn parse_args() -> Result<Option<Args>, String> {
         match arg {
             "-h" | "--help" => return Ok(None),
             "--full" => args.full = true,
+            "--docs" => args.docs = Some(false),
+            "--publish" => args.docs = Some(true),
             "--out" => match argv.next() {
                 Some(dir) => args.out = PathBuf::from(dir),
                 None => return Err("--out needs a directory".into()),
@@ -190,6 +200,39 @@ fn parse_args() -> Result<Option<Args>, String> {
     Ok(Some(args))
 }
 
+/// `--docs`: the generated parts of README.md and docs/ written anew; with `--publish`, from
+/// the last run's report.json, copied in first.
+fn write_docs(out: &std::path::Path, publish: bool) -> ExitCode {
+    let root = docs::root();
+    if publish {
+        let from = out.join("report.json");
+        let to = root.join(docs::REPORT);
+        if let Err(e) = std::fs::copy(&from, &to) {
+            eprintln!(
+                "bothways: cannot copy {} to {}: {e}",
+                from.display(),
+                to.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    match docs::write(&root) {
+        Ok(written) => {
+            for path in &written {
+                println!("wrote {}", path.display());
+            }
+            if written.is_empty() {
+                println!("the docs were current");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bothways: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `target/bothways` beside the binary's profile directory (`target/release/bothways`), so
 /// `cargo run --release` writes under the workspace's target directory wherever it is.
 fn default_out() -> PathBuf {
@@ -215,6 +258,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(publish) = args.docs {
+        return write_docs(&args.out, publish);
+    }
     let steps = args
         .patterns
         .iter()

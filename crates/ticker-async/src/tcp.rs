@@ -45,6 +45,7 @@ const READ_CHUNK: usize = 64 * 1024;
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// ANCHOR: run_tcp
 pub async fn run_tcp(
     mut stream: TcpStream,
     sink: Sender<Vec<Vec<u8>>>,
@@ -83,6 +84,7 @@ pub async fn run_tcp(
     flushed?;
     Ok(batch.summary())
 }
+// ANCHOR_END: run_tcp
 
 /// Decodes every complete frame in `input` into the batch, then hands the batch on if a tick is
 /// due by the clock.

@@ -46,6 +46,7 @@ type Chunk = Result<Vec<Vec<u8>>, Error>;
 /// assert_eq!(batches.recv()?, [b"cpu 42%".to_vec(), b"mem 7%".to_vec()]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// ANCHOR: run_tcp
 pub fn run_tcp(
     stream: TcpStream,
     sink: Sender<Vec<Vec<u8>>>,
@@ -95,6 +96,7 @@ pub fn run_tcp(
     flushed?;
     Ok(batch.summary())
 }
+// ANCHOR_END: run_tcp
 
 /// The reader thread: reads, decodes, and hands the events of each read to the loop, then the
 /// error if the source fails. Returns when the source ends or the loop is gone.

@@ -42,6 +42,7 @@ use crate::{Error, run};
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// ANCHOR: fetch_line
 pub async fn fetch_line(
     addr: SocketAddr,
     limit: Duration,
@@ -67,3 +68,4 @@ pub async fn fetch_line(
     })
     .await?
 }
+// ANCHOR_END: fetch_line

@@ -41,6 +41,7 @@ use crate::{CancelToken, Error};
 /// assert_eq!(fetch_line(addr, Duration::from_secs(1), 64)?, b"hello");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+// ANCHOR: fetch_line
 pub fn fetch_line(addr: SocketAddr, limit: Duration, max_len: usize) -> Result<Vec<u8>, Error> {
     let token = CancelToken::after(limit);
     // Shared with the timer, which needs the socket only to shut it down; an `Arc` rather than
@@ -74,6 +75,7 @@ pub fn fetch_line(addr: SocketAddr, limit: Duration, max_len: usize) -> Result<V
         }
     }
 }
+// ANCHOR_END: fetch_line
 
 fn connect(addr: SocketAddr, token: &CancelToken) -> Result<TcpStream, Error> {
     match token.remaining()? {
