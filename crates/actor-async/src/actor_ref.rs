@@ -1,16 +1,17 @@
-//! The handle to a running actor: tell, try_tell, ask, stop, kill and metrics.
+//! The handle to a running actor: tell, try_tell, ask, stop, kill, wait and metrics.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::Counters;
-use crate::{Actor, Error, Metrics};
+use crate::{Actor, ActorExit, Error, Metrics, TellError};
 
 pub(crate) const RUNNING: u8 = 0;
 pub(crate) const STOPPING: u8 = 1;
@@ -26,6 +27,12 @@ tokio::task_local! {
 
 fn current() -> u64 {
     CURRENT.try_with(|id| *id).unwrap_or(0)
+}
+
+/// Whether this is polled inside a tokio runtime: cheaply inside a task (no handle is cloned),
+/// and also in a runtime's `block_on`.
+fn in_runtime() -> bool {
+    tokio::task::try_id().is_some() || Handle::try_current().is_ok()
 }
 
 /// One message in a mailbox: a tell, an ask with the one-shot channel for its reply, or a
@@ -46,6 +53,8 @@ pub(crate) struct Shared {
     // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
     // in the queue depth.
     pub(crate) wake_queued: AtomicBool,
+    // How the actor ended, once it has; every `wait` watches it.
+    pub(crate) exit: watch::Sender<Option<ActorExit>>,
 }
 
 impl Shared {
@@ -64,6 +73,11 @@ impl Shared {
     fn kill(&self) {
         // fetch_max: RUNNING and STOPPING become KILLED; DEAD stays DEAD.
         self.state.fetch_max(KILLED, Ordering::SeqCst);
+    }
+
+    /// Records how the actor ended and wakes every `wait`.
+    pub(crate) fn ended(&self, exit: ActorExit) {
+        self.exit.send_replace(Some(exit));
     }
 }
 
@@ -108,29 +122,44 @@ impl<A: Actor> ActorRef<A> {
 
     /// Sends `msg`, waiting while the mailbox is full: a full mailbox slows the sender down
     /// instead of growing. From inside the actor itself a full mailbox is `Full` instead,
-    /// since waiting would be for ever.
-    pub async fn tell(&self, msg: A::Msg) -> Result<(), Error> {
+    /// since waiting would be for ever. A refused message comes back in the [`TellError`].
+    pub async fn tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
         if current() == self.id() {
             return self.try_tell(msg);
         }
-        self.send(Envelope::Tell(msg)).await
+        match self.reserve().await {
+            Ok(permit) => {
+                permit.send(Envelope::Tell(msg));
+                Ok(())
+            }
+            Err(error) => Err(TellError { error, msg }),
+        }
     }
 
-    /// Sends `msg` if the mailbox has room, or returns `Full` at once.
-    pub fn try_tell(&self, msg: A::Msg) -> Result<(), Error> {
+    /// Sends `msg` if the mailbox has room, or returns `Full` at once. A refused message comes
+    /// back in the [`TellError`].
+    pub fn try_tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
         let shared = &self.inner.shared;
-        self.open()?;
+        if let Err(error) = self.open() {
+            return Err(TellError { error, msg });
+        }
         match self.inner.mailbox.try_reserve() {
             Ok(permit) => {
                 Counters::bump(&shared.counters.received);
                 permit.send(Envelope::Tell(msg));
                 Ok(())
             }
-            Err(TrySendError::Full(())) => Err(Error::Full {
-                id: shared.id,
-                capacity: shared.capacity,
+            Err(TrySendError::Full(())) => Err(TellError {
+                error: Error::Full {
+                    id: shared.id,
+                    capacity: shared.capacity,
+                },
+                msg,
             }),
-            Err(TrySendError::Closed(())) => Err(self.stopped()),
+            Err(TrySendError::Closed(())) => Err(TellError {
+                error: self.stopped(),
+                msg,
+            }),
         }
     }
 
@@ -147,7 +176,7 @@ impl<A: Actor> ActorRef<A> {
         }
         let (reply, answer) = oneshot::channel();
         let exchange = async {
-            self.send(Envelope::Ask(msg, reply)).await?;
+            self.reserve().await?.send(Envelope::Ask(msg, reply));
             match answer.await {
                 Ok(result) => result,
                 // The envelope was dropped unanswered: the actor was killed or gave up.
@@ -158,10 +187,7 @@ impl<A: Actor> ActorRef<A> {
         // is dropped — cancelled — wherever it was waiting.
         match tokio::time::timeout(limit, exchange).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                id: self.id(),
-                after: limit,
-            }),
+            Err(_) => Err(self.timeout(limit)),
         }
     }
 
@@ -179,6 +205,60 @@ impl<A: Actor> ActorRef<A> {
     pub fn kill(&self) {
         self.inner.shared.kill();
         self.nudge();
+    }
+
+    /// Waits until the actor has ended — stopped, killed, or given up after panics — at most
+    /// `limit` (`Duration::MAX` means no limit), and returns how it ended, as its supervisor is
+    /// told. It does not stop the actor: call [`stop`](Self::stop) or [`kill`](Self::kill)
+    /// first, or wait for it to stop itself. Once it has ended, every wait returns at once.
+    /// From inside the actor itself it is `AskSelf`, since it would wait for ever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bothways_actor_async::{Actor, Config, Context, ExitReason, spawn};
+    ///
+    /// struct Nap;
+    /// impl Actor for Nap {
+    ///     type Msg = Duration;
+    ///     type Reply = ();
+    ///     async fn handle(&mut self, nap: Duration, _: &Context<Self>) { tokio::time::sleep(nap).await }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let nap = spawn(|| Nap, Config::default())?;
+    /// nap.tell(Duration::from_millis(20)).await?;
+    /// nap.stop();
+    /// let exit = nap.wait(Duration::from_secs(5)).await?;
+    /// assert_eq!((exit.reason, exit.metrics.handled), (ExitReason::Stopped, 1));
+    /// # Ok::<(), bothways_actor_async::Error>(())
+    /// # })?;
+    /// # Ok::<(), bothways_actor_async::Error>(())
+    /// ```
+    pub async fn wait(&self, limit: Duration) -> Result<ActorExit, Error> {
+        if current() == self.id() {
+            return Err(Error::AskSelf { id: self.id() });
+        }
+        if limit != Duration::MAX && !in_runtime() {
+            return Err(Error::NoRuntime);
+        }
+        // Async: a watch channel, which the actor's task sets as it ends.
+        let mut exit = self.inner.shared.exit.subscribe();
+        let ended = async move {
+            // The sender lives in `Shared`, which this reference holds: `wait_for` cannot fail
+            // for want of one, and returns only once the exit is there.
+            exit.wait_for(Option::is_some)
+                .await
+                .ok()
+                .and_then(|exit| exit.clone())
+        };
+        let ended = if limit == Duration::MAX {
+            ended.await
+        } else {
+            tokio::time::timeout(limit, ended)
+                .await
+                .map_err(|_| self.timeout(limit))?
+        };
+        ended.ok_or_else(|| self.stopped())
     }
 
     /// The actor's metrics now.
@@ -202,7 +282,8 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    async fn send(&self, envelope: Envelope<A>) -> Result<(), Error> {
+    /// Room for one message, counted as received.
+    async fn reserve(&self) -> Result<mpsc::Permit<'_, Envelope<A>>, Error> {
         self.open()?;
         // Reserve, then count, then send: the send cannot fail once reserved, and a caller
         // cancelled while waiting for room (an ask's timeout) has counted nothing.
@@ -213,8 +294,7 @@ impl<A: Actor> ActorRef<A> {
             .await
             .map_err(|_| self.stopped())?;
         Counters::bump(&self.inner.shared.counters.received);
-        permit.send(envelope);
-        Ok(())
+        Ok(permit)
     }
 
     fn open(&self) -> Result<(), Error> {
@@ -228,6 +308,13 @@ impl<A: Actor> ActorRef<A> {
     fn stopped(&self) -> Error {
         Error::Stopped { id: self.id() }
     }
+
+    fn timeout(&self, after: Duration) -> Error {
+        Error::Timeout {
+            id: self.id(),
+            after,
+        }
+    }
 }
 
 impl<A: Actor> Clone for ActorRef<A> {
@@ -238,17 +325,42 @@ impl<A: Actor> Clone for ActorRef<A> {
     }
 }
 
+/// Two references are equal when they reach the same actor: its id, unique in the process.
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+/// Hashed by the actor's id, as [`PartialEq`] compares, so a reference can key a map.
+impl<A: Actor> Hash for ActorRef<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl<A: Actor> fmt::Debug for ActorRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorRef")
             .field("id", &self.id())
-            .field("metrics", &self.metrics())
+            .field("actor", &short_type_name::<A>())
             .finish()
     }
 }
 
+/// Names the actor — `actor 7 (Counter)`: its id and its type — and nothing that changes while
+/// it runs; its figures are on [`ActorRef::metrics`].
 impl<A: Actor> fmt::Display for ActorRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "actor {}: {}", self.id(), self.metrics())
+        write!(f, "actor {} ({})", self.id(), short_type_name::<A>())
     }
+}
+
+/// The type's own name, without its module path or generic arguments.
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit("::").next().unwrap_or(path)
 }

@@ -28,11 +28,19 @@ pub enum RestartPolicy {
 /// How to spawn an actor.
 ///
 /// ```
-/// use bothways_actor_async::{Config, RestartPolicy};
-/// let config = Config { capacity: 8, ..Config::default() };
-/// assert_eq!(config.restart, RestartPolicy::Never);
+/// use std::time::Duration;
+/// use bothways_actor_async::{Config, RestartPolicy, supervisor};
+///
+/// let (tell_me, exits) = supervisor::unbounded();
+/// let config = Config::default()
+///     .with_capacity(8)
+///     .with_restart(RestartPolicy::OnPanic { max_restarts: 3, within: Duration::from_secs(10) })
+///     .with_supervisor(tell_me);
+/// assert_eq!(config.capacity, 8);
+/// # drop(exits);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// How many messages the mailbox holds before `tell` waits and `try_tell` is `Full`.
     pub capacity: usize,
@@ -55,6 +63,25 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The mailbox capacity: how many messages it holds before `tell` waits and `try_tell` is
+    /// `Full`.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// What happens after a panic in the handler.
+    pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// The supervisor to tell, once, how the actor ended.
+    pub fn with_supervisor(mut self, supervisor: Sender<ActorExit>) -> Self {
+        self.supervisor = Some(supervisor);
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.capacity == 0 {
             return Err(Error::InvalidConfig {

@@ -10,7 +10,7 @@ use std::time::Instant;
 use async_channel::Sender;
 use futures::FutureExt;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
 use crate::error::panic_text;
@@ -59,6 +59,7 @@ where
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
         wake_queued: AtomicBool::new(false),
+        exit: watch::Sender::new(None),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -151,12 +152,13 @@ async fn run<A, F>(
         // A panicking stop hook must not take the supervisor's report with it.
         let _ = AssertUnwindSafe(actor.stopped()).catch_unwind().await;
     }
+    let exit = ActorExit {
+        id: shared.id,
+        reason,
+        metrics: shared.counters.snapshot(inbox.len()),
+    };
+    shared.ended(exit.clone());
     if let Some(supervisor) = supervisor {
-        let exit = ActorExit {
-            id: shared.id,
-            reason,
-            metrics: shared.counters.snapshot(inbox.len()),
-        };
         let _ = supervisor.try_send(exit);
     }
 }

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Instant;
 
@@ -51,6 +51,8 @@ where
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
         wake_queued: AtomicBool::new(false),
+        exit: Mutex::new(None),
+        ended: Condvar::new(),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -150,12 +152,13 @@ fn run<A, F>(
         // A panicking stop hook must not take the supervisor's report with it.
         let _ = catch_unwind(AssertUnwindSafe(|| actor.stopped()));
     }
+    let exit = ActorExit {
+        id: shared.id,
+        reason,
+        metrics: shared.counters.snapshot(inbox.len()),
+    };
+    shared.ended(exit.clone());
     if let Some(supervisor) = supervisor {
-        let exit = ActorExit {
-            id: shared.id,
-            reason,
-            metrics: shared.counters.snapshot(inbox.len()),
-        };
         let _ = supervisor.try_send(exit);
     }
 }

@@ -58,11 +58,7 @@ mod bw_async {
     }
 
     pub(crate) fn start(capacity: usize) -> ActorRef<Count> {
-        let config = Config {
-            capacity,
-            ..Config::default()
-        };
-        match spawn(Count::default, config) {
+        match spawn(Count::default, Config::default().with_capacity(capacity)) {
             Ok(actor) => actor,
             Err(e) => panic!("cannot spawn: {e}"),
         }
@@ -70,18 +66,10 @@ mod bw_async {
 
     /// Spawns, stops, and waits until the actor has ended.
     pub(crate) async fn spawn_stop() {
-        let (supervisor, exits) = async_channel::unbounded();
-        let config = Config {
-            capacity: super::SPAWN_CAPACITY,
-            supervisor: Some(supervisor),
-            ..Config::default()
-        };
-        let Ok(actor) = spawn(Count::default, config) else {
-            panic!("cannot spawn")
-        };
+        let actor = start(super::SPAWN_CAPACITY);
         actor.stop();
-        let Ok(_) = exits.recv().await else {
-            panic!("no exit report")
+        let Ok(_) = actor.wait(super::Duration::MAX).await else {
+            panic!("no exit")
         };
     }
 }
@@ -104,11 +92,9 @@ mod bw_threads {
     }
 
     pub(crate) fn start(capacity: usize) -> ActorRef<Count> {
-        let config = Config {
-            capacity,
-            stack_size: Some(super::STACK),
-            ..Config::default()
-        };
+        let config = Config::default()
+            .with_capacity(capacity)
+            .with_stack_size(super::STACK);
         match spawn(Count::default, config) {
             Ok(actor) => actor,
             Err(e) => panic!("cannot spawn: {e}"),
@@ -117,19 +103,10 @@ mod bw_threads {
 
     /// Spawns, stops, and waits until the actor has ended.
     pub(crate) fn spawn_stop() {
-        let (supervisor, exits) = crossbeam_channel::unbounded();
-        let config = Config {
-            capacity: super::SPAWN_CAPACITY,
-            stack_size: Some(super::STACK),
-            supervisor: Some(supervisor),
-            ..Config::default()
-        };
-        let Ok(actor) = spawn(Count::default, config) else {
-            panic!("cannot spawn")
-        };
+        let actor = start(super::SPAWN_CAPACITY);
         actor.stop();
-        let Ok(_) = exits.recv() else {
-            panic!("no exit report")
+        let Ok(_) = actor.wait(super::Duration::MAX) else {
+            panic!("no exit")
         };
     }
 }
