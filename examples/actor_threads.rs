@@ -59,7 +59,8 @@ impl Actor for Sum {
 }
 
 fn main() -> Result<(), Error> {
-    let config = Config::default().with_capacity(64);
+    // Timed handlers, so that the metrics show where the time goes.
+    let config = Config::default().with_capacity(64).with_handler_time(true);
     let c = spawn(Sum::default, config.clone())?;
     let b = {
         let c = c.clone();

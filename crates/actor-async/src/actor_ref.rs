@@ -58,6 +58,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    // Inline, like the counters: called from `tell`, which is compiled in the user's crate.
+    #[inline]
     pub(crate) fn state(&self) -> u8 {
         self.state.load(Ordering::SeqCst)
     }
@@ -145,7 +147,7 @@ impl<A: Actor> ActorRef<A> {
         }
         match self.inner.mailbox.try_reserve() {
             Ok(permit) => {
-                Counters::bump(&shared.counters.received);
+                Counters::bump(&shared.counters.received.0);
                 permit.send(Envelope::Tell(msg));
                 Ok(())
             }
@@ -293,7 +295,7 @@ impl<A: Actor> ActorRef<A> {
             .reserve()
             .await
             .map_err(|_| self.stopped())?;
-        Counters::bump(&self.inner.shared.counters.received);
+        Counters::bump(&self.inner.shared.counters.received.0);
         Ok(permit)
     }
 

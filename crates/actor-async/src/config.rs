@@ -35,7 +35,8 @@ pub enum RestartPolicy {
 /// let config = Config::default()
 ///     .with_capacity(8)
 ///     .with_restart(RestartPolicy::OnPanic { max_restarts: 3, within: Duration::from_secs(10) })
-///     .with_supervisor(tell_me);
+///     .with_supervisor(tell_me)
+///     .with_handler_time(true);
 /// assert_eq!(config.capacity, 8);
 /// # drop(exits);
 /// ```
@@ -49,6 +50,9 @@ pub struct Config {
     /// Told once, with an [`ActorExit`], when the actor ends for good. Should be unbounded (or
     /// roomy): a full supervisor channel loses the report rather than block the actor.
     pub supervisor: Option<Sender<ActorExit>>,
+    /// Whether the actor times its handler for [`Metrics::handler_time`]. Off by default: the
+    /// two clock reads around each message cost more than passing it.
+    pub handler_time: bool,
     // Async: no stack size: a task's state lives in its future, sized by the compiler.
 }
 
@@ -58,6 +62,7 @@ impl Default for Config {
             capacity: 64,
             restart: RestartPolicy::Never,
             supervisor: None,
+            handler_time: false,
         }
     }
 }
@@ -79,6 +84,12 @@ impl Config {
     /// The supervisor to tell, once, how the actor ended.
     pub fn with_supervisor(mut self, supervisor: Sender<ActorExit>) -> Self {
         self.supervisor = Some(supervisor);
+        self
+    }
+
+    /// Whether to time the handler for [`Metrics::handler_time`].
+    pub fn with_handler_time(mut self, on: bool) -> Self {
+        self.handler_time = on;
         self
     }
 

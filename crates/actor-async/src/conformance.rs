@@ -121,10 +121,12 @@ impl ActorSpec for Conformance {
     fn spawn(&self, config: actor::Config, tally: &Arc<Tally>) -> Result<Ref, Spec> {
         let (supervisor, exits) = unbounded();
         let tally = Arc::clone(tally);
+        // Timed, so that the metrics check sees the handler's time.
         let config = Config::default()
             .with_capacity(config.capacity)
             .with_restart(restart(config.restart))
-            .with_supervisor(supervisor);
+            .with_supervisor(supervisor)
+            .with_handler_time(true);
         // `spawn` finds the runtime from the context it is called in.
         let _entered = self.runtime.enter();
         let actor = spawn(move || ProbeActor(Probe::build(&tally)), config).map_err(to_spec)?;

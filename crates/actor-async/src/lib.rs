@@ -19,8 +19,8 @@
 //!   the limit the actor stops for good and the supervisor is told ([`ActorExit`]) on a
 //!   [`supervisor`] channel; [`ActorRef::wait`] waits until the actor has ended and returns the
 //!   same;
-//! - [`ActorRef::metrics`] reads queue depth, messages received and handled, and handler time
-//!   while the actor runs.
+//! - [`ActorRef::metrics`] reads queue depth, messages received and handled, and — when
+//!   [`Config::handler_time`] is on — handler time, while the actor runs.
 //!
 //! Async: an idle actor is a parked task and an empty mailbox, a few hundred bytes; ten
 //! thousand of them cost nothing worth measuring, with no stack to size.

@@ -1,5 +1,5 @@
 //! What an operator reads: an actor's `Display` and `Debug` name it, its metrics' name each
-//! figure with the counts that were sent and handled.
+//! figure with the counts that were sent and handled; handler time only when asked for.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ impl Actor for Echo {
 
 #[tokio::test]
 async fn display_names_the_actor_and_metrics_summarise_the_figures() {
-    let echo = spawn(|| Echo, Config::default()).unwrap();
+    let echo = spawn(|| Echo, Config::default().with_handler_time(true)).unwrap();
     echo.tell(1).await.unwrap();
     echo.tell(2).await.unwrap();
     assert_eq!(echo.ask(3, Duration::from_secs(5)).await, Ok(3));
@@ -43,4 +43,20 @@ async fn display_names_the_actor_and_metrics_summarise_the_figures() {
     ] {
         assert!(debug.contains(field), "{field} missing from {debug}");
     }
+}
+
+/// Untimed by default: the handler time stays zero however many messages are handled.
+#[tokio::test]
+async fn handler_time_is_zero_unless_asked_for() {
+    let echo = spawn(|| Echo, Config::default()).unwrap();
+    for n in 0..100 {
+        echo.tell(n).await.unwrap();
+    }
+    assert_eq!(echo.ask(0, Duration::from_secs(5)).await, Ok(0));
+    let metrics = echo.metrics();
+    assert_eq!(
+        (metrics.handled, metrics.handler_time),
+        (101, Duration::ZERO),
+        "expected 101 handled in no time; saw {metrics:?}"
+    );
 }

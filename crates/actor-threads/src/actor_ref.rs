@@ -58,6 +58,8 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    // Inline, like the counters: called from `tell`, which is compiled in the user's crate.
+    #[inline]
     pub(crate) fn state(&self) -> u8 {
         self.state.load(Ordering::SeqCst)
     }
@@ -133,7 +135,7 @@ impl<A: Actor> ActorRef<A> {
         if let Err(error) = self.open() {
             return Err(TellError { error, msg });
         }
-        let received = &self.inner.shared.counters.received;
+        let received = &self.inner.shared.counters.received.0;
         // Counted before the send, so that the actor can never have handled more than was
         // received; taken back if the send fails.
         Counters::bump(received);
@@ -156,7 +158,7 @@ impl<A: Actor> ActorRef<A> {
         if let Err(error) = self.open() {
             return Err(TellError { error, msg });
         }
-        let received = &shared.counters.received;
+        let received = &shared.counters.received.0;
         Counters::bump(received);
         self.inner
             .mailbox
@@ -298,7 +300,7 @@ impl<A: Actor> ActorRef<A> {
         deadline: Option<Instant>,
         limit: Duration,
     ) -> Result<(), Error> {
-        let received = &self.inner.shared.counters.received;
+        let received = &self.inner.shared.counters.received.0;
         self.open()?;
         // Counted before the send, so that the actor can never have handled more than was
         // received; taken back if the send fails.

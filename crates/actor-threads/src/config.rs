@@ -45,6 +45,7 @@ pub enum RestartPolicy {
 ///     .with_capacity(8)
 ///     .with_restart(RestartPolicy::OnPanic { max_restarts: 3, within: Duration::from_secs(10) })
 ///     .with_supervisor(tell_me)
+///     .with_handler_time(true)
 ///     .with_stack_size(64 * 1024);
 /// assert_eq!((config.capacity, config.stack_size), (8, Some(64 * 1024)));
 /// # drop(exits);
@@ -59,6 +60,9 @@ pub struct Config {
     /// Told once, with an [`ActorExit`], when the actor ends for good. Should be unbounded (or
     /// roomy): a full supervisor channel loses the report rather than block the actor.
     pub supervisor: Option<Sender<ActorExit>>,
+    /// Whether the actor times its handler for [`Metrics::handler_time`]. Off by default: the
+    /// two clock reads around each message cost more than passing it.
+    pub handler_time: bool,
     /// Threads: the actor thread's stack size, from [`MIN_STACK_SIZE`] to [`MAX_STACK_SIZE`];
     /// small stacks make many thousands of actors practical. `None` for std's default (2 MiB).
     pub stack_size: Option<usize>,
@@ -70,6 +74,7 @@ impl Default for Config {
             capacity: 64,
             restart: RestartPolicy::Never,
             supervisor: None,
+            handler_time: false,
             stack_size: None,
         }
     }
@@ -92,6 +97,12 @@ impl Config {
     /// The supervisor to tell, once, how the actor ended.
     pub fn with_supervisor(mut self, supervisor: Sender<ActorExit>) -> Self {
         self.supervisor = Some(supervisor);
+        self
+    }
+
+    /// Whether to time the handler for [`Metrics::handler_time`].
+    pub fn with_handler_time(mut self, on: bool) -> Self {
+        self.handler_time = on;
         self
     }
 

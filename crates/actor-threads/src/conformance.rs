@@ -69,10 +69,12 @@ impl ActorSpec for Conformance {
     fn spawn(&self, config: actor::Config, tally: &Arc<Tally>) -> Result<Ref, Spec> {
         let (supervisor, exits) = unbounded();
         let tally = Arc::clone(tally);
+        // Timed, so that the metrics check sees the handler's time.
         let mut built = Config::default()
             .with_capacity(config.capacity)
             .with_restart(restart(config.restart))
-            .with_supervisor(supervisor);
+            .with_supervisor(supervisor)
+            .with_handler_time(true);
         if let Some(size) = config.stack_size {
             built = built.with_stack_size(size);
         }

@@ -19,8 +19,8 @@
 //!   the limit the actor stops for good and the supervisor is told ([`ActorExit`]) on a
 //!   [`supervisor`] channel; [`ActorRef::wait`] waits until the actor has ended and returns the
 //!   same;
-//! - [`ActorRef::metrics`] reads queue depth, messages received and handled, and handler time
-//!   while the actor runs.
+//! - [`ActorRef::metrics`] reads queue depth, messages received and handled, and — when
+//!   [`Config::handler_time`] is on — handler time, while the actor runs.
 //!
 //! Threads: [`Config::stack_size`] sets each actor thread's stack; with 64 KiB, ten thousand
 //! actors are practical.
