@@ -2,13 +2,17 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::task::{self, Poll};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::oneshot::error::RecvError;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{Instant, Sleep};
 
 use crate::metrics::Counters;
 use crate::{Actor, ActorExit, Error, Metrics, TellError};
@@ -129,7 +133,7 @@ impl<A: Actor> ActorRef<A> {
         if current() == self.id() {
             return self.try_tell(msg);
         }
-        match self.reserve().await {
+        match self.reserve(None).await {
             Ok(permit) => {
                 permit.send(Envelope::Tell(msg));
                 Ok(())
@@ -172,24 +176,37 @@ impl<A: Actor> ActorRef<A> {
             return Err(Error::AskSelf { id: self.id() });
         }
         // Async: the limit's timer needs a tokio runtime (with its time driver enabled);
-        // polled outside one, `tokio::time::timeout` would panic.
-        if Handle::try_current().is_err() {
+        // polled outside one, a tokio timer would panic.
+        if limit != Duration::MAX && !in_runtime() {
             return Err(Error::NoRuntime);
         }
+        // One clock read: the limit counts from here, though its timer is made only if needed.
+        let deadline = (limit != Duration::MAX)
+            .then(Instant::now)
+            .and_then(|now| now.checked_add(limit));
         let (reply, answer) = oneshot::channel();
-        let exchange = async {
-            self.reserve().await?.send(Envelope::Ask(msg, reply));
-            match answer.await {
-                Ok(result) => result,
-                // The envelope was dropped unanswered: the actor was killed or gave up.
-                Err(_) => Err(self.stopped()),
+        let permit = self.reserve(deadline).await.map_err(|e| match e {
+            Error::Timeout { .. } => self.timeout(limit),
+            other => other,
+        })?;
+        permit.send(Envelope::Ask(msg, reply));
+        let got = match deadline {
+            None => Some(answer.await),
+            Some(deadline) => {
+                Answer {
+                    answer,
+                    deadline,
+                    yielded: false,
+                    timer: None,
+                }
+                .await
             }
         };
-        // Async: the limit is a timer racing the whole exchange; when it wins, the exchange
-        // is dropped — cancelled — wherever it was waiting.
-        match tokio::time::timeout(limit, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(self.timeout(limit)),
+        match got {
+            Some(Ok(result)) => result,
+            // The envelope was dropped unanswered: the actor was killed or gave up.
+            Some(Err(_)) => Err(self.stopped()),
+            None => Err(self.timeout(limit)),
         }
     }
 
@@ -284,17 +301,29 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    /// Room for one message, counted as received.
-    async fn reserve(&self) -> Result<mpsc::Permit<'_, Envelope<A>>, Error> {
+    /// Room for one message, counted as received: at once if the mailbox has it, else waited
+    /// for, until `deadline` if there is one.
+    async fn reserve(
+        &self,
+        deadline: Option<Instant>,
+    ) -> Result<mpsc::Permit<'_, Envelope<A>>, Error> {
         self.open()?;
+        let mailbox = &self.inner.mailbox;
         // Reserve, then count, then send: the send cannot fail once reserved, and a caller
         // cancelled while waiting for room (an ask's timeout) has counted nothing.
-        let permit = self
-            .inner
-            .mailbox
-            .reserve()
-            .await
-            .map_err(|_| self.stopped())?;
+        let permit = match mailbox.try_reserve() {
+            Ok(permit) => permit,
+            Err(TrySendError::Closed(())) => return Err(self.stopped()),
+            Err(TrySendError::Full(())) => {
+                let room = match deadline {
+                    None => mailbox.reserve().await,
+                    Some(deadline) => tokio::time::timeout_at(deadline, mailbox.reserve())
+                        .await
+                        .map_err(|_| self.timeout(Duration::ZERO))?,
+                };
+                room.map_err(|_| self.stopped())?
+            }
+        };
         Counters::bump(&self.inner.shared.counters.received.0);
         Ok(permit)
     }
@@ -324,6 +353,43 @@ impl<A: Actor> Clone for ActorRef<A> {
         ActorRef {
             inner: Arc::clone(&self.inner),
         }
+    }
+}
+
+/// The reply to an ask with a limit, or `None` once its deadline has passed.
+///
+/// Async: a timer is made only if the reply is not there after the actor has had a turn of the
+/// scheduler. On the first `Pending` this task wakes itself, which tokio takes as a yield: it
+/// goes behind the actor the send woke, and an actor that is not busy has answered by the time
+/// it comes round again. Most asks then make no timer at all — making one and cancelling it
+/// (a clock read, two locks on the timer wheel, perhaps a wake-up of the thread that drives
+/// the timers) costs more than the round trip itself.
+struct Answer<T> {
+    answer: oneshot::Receiver<T>,
+    deadline: Instant,
+    yielded: bool,
+    // Boxed, so that this future stays `Unpin` with no unsafe pinning.
+    timer: Option<Pin<Box<Sleep>>>,
+}
+
+impl<T> Future for Answer<T> {
+    type Output = Option<Result<T, RecvError>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if let Poll::Ready(got) = Pin::new(&mut this.answer).poll(cx) {
+            return Poll::Ready(Some(got));
+        }
+        if !this.yielded {
+            this.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let deadline = this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        timer.as_mut().poll(cx).map(|()| None)
     }
 }
 
