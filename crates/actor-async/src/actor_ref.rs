@@ -2,16 +2,16 @@
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::pin::Pin;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{self, Poll};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::oneshot::error::RecvError;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use crate::metrics::Counters;
@@ -57,8 +57,9 @@ pub(crate) struct Shared {
     // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
     // in the queue depth.
     pub(crate) wake_queued: AtomicBool,
-    // How the actor ended, once it has; every `wait` watches it.
-    pub(crate) exit: watch::Sender<Option<ActorExit>>,
+    // How the actor ended, once it has; `ended` wakes every `wait`.
+    pub(crate) exit: OnceLock<ActorExit>,
+    pub(crate) ended: Notify,
 }
 
 impl Shared {
@@ -83,7 +84,9 @@ impl Shared {
 
     /// Records how the actor ended and wakes every `wait`.
     pub(crate) fn ended(&self, exit: ActorExit) {
-        self.exit.send_replace(Some(exit));
+        // The actor ends once, so this is the one value `exit` takes.
+        let _ = self.exit.set(exit);
+        self.ended.notify_waiters();
     }
 }
 
@@ -260,24 +263,26 @@ impl<A: Actor> ActorRef<A> {
         if limit != Duration::MAX && !in_runtime() {
             return Err(Error::NoRuntime);
         }
-        // Async: a watch channel, which the actor's task sets as it ends.
-        let mut exit = self.inner.shared.exit.subscribe();
-        let ended = async move {
-            // The sender lives in `Shared`, which this reference holds: `wait_for` cannot fail
-            // for want of one, and returns only once the exit is there.
-            exit.wait_for(Option::is_some)
-                .await
-                .ok()
-                .and_then(|exit| exit.clone())
+        let shared = &self.inner.shared;
+        let ended = async {
+            loop {
+                // Async: a `Notify`, which the actor's task wakes as it ends. Registered before
+                // the exit is looked at, so that an end in between still wakes this wait.
+                let mut notified = pin!(shared.ended.notified());
+                notified.as_mut().enable();
+                if let Some(exit) = shared.exit.get() {
+                    return exit.clone();
+                }
+                notified.await;
+            }
         };
-        let ended = if limit == Duration::MAX {
-            ended.await
+        if limit == Duration::MAX {
+            Ok(ended.await)
         } else {
             tokio::time::timeout(limit, ended)
                 .await
-                .map_err(|_| self.timeout(limit))?
-        };
-        ended.ok_or_else(|| self.stopped())
+                .map_err(|_| self.timeout(limit))
+        }
     }
 
     /// The actor's metrics now.

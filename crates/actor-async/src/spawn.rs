@@ -3,14 +3,14 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use async_channel::Sender;
 use futures::FutureExt;
 use tokio::runtime::Handle;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc};
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
 use crate::error::panic_text;
@@ -59,7 +59,8 @@ where
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
         wake_queued: AtomicBool::new(false),
-        exit: watch::Sender::new(None),
+        exit: OnceLock::new(),
+        ended: Notify::new(),
     });
     let inner = Arc::new(Inner {
         mailbox,
