@@ -49,11 +49,14 @@ pub(crate) enum Envelope<A: Actor> {
 
 /// What the actor and every reference share.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Shared {
+    // First, and in this order (`repr(C)`): the counters' padding keeps what the actor writes
+    // for every message off the lines of the fields below, which senders read for every one.
+    pub(crate) counters: Counters,
     pub(crate) id: u64,
     pub(crate) capacity: usize,
     pub(crate) state: AtomicU8,
-    pub(crate) counters: Counters,
     // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
     // in the queue depth.
     pub(crate) wake_queued: AtomicBool,
@@ -154,7 +157,7 @@ impl<A: Actor> ActorRef<A> {
         }
         match self.inner.mailbox.try_reserve() {
             Ok(permit) => {
-                Counters::bump(&shared.counters.received.0);
+                Counters::bump(&shared.counters.received);
                 permit.send(Envelope::Tell(msg));
                 Ok(())
             }
@@ -329,7 +332,7 @@ impl<A: Actor> ActorRef<A> {
                 room.map_err(|_| self.stopped())?
             }
         };
-        Counters::bump(&self.inner.shared.counters.received.0);
+        Counters::bump(&self.inner.shared.counters.received);
         Ok(permit)
     }
 

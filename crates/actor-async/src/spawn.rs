@@ -127,13 +127,13 @@ async fn run<A, F>(
         }
         if shared.state() == KILLED {
             // Killed while this message was being taken: it is dropped with the rest.
-            Counters::bump_own(&shared.counters.own.0.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
             drop(envelope);
             break ExitReason::Killed;
         }
         if let Err(message) = handle(current, envelope, &ctx, timed).await {
             if restarts.allow() {
-                Counters::bump_own(&shared.counters.own.0.restarts);
+                Counters::bump_own(&shared.counters.own.restarts);
                 actor = build(&mut factory);
             } else {
                 break ExitReason::GaveUp {
@@ -150,7 +150,7 @@ async fn run<A, F>(
     // answers the asker `Stopped`.
     while let Ok(envelope) = inbox.try_recv() {
         if !matches!(envelope, Envelope::Wake) {
-            Counters::bump_own(&shared.counters.own.0.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
         }
         drop(envelope);
     }
@@ -201,14 +201,14 @@ async fn handle<A: Actor>(
     match result {
         Ok(answer) => {
             // Counted before the reply goes, so an asker who reads the metrics sees it.
-            Counters::bump_own(&counters.own.0.handled);
+            Counters::bump_own(&counters.own.handled);
             if let Some(reply) = reply {
                 let _ = reply.send(Ok(answer));
             }
             Ok(())
         }
         Err(payload) => {
-            Counters::bump_own(&counters.own.0.panicked);
+            Counters::bump_own(&counters.own.panicked);
             let message = panic_text(&*payload);
             if let Some(reply) = reply {
                 let _ = reply.send(Err(Error::Panicked {

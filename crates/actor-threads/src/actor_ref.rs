@@ -44,11 +44,14 @@ impl<A: Actor> Envelope<A> {
 
 /// What the actor and every reference share.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Shared {
+    // First, and in this order (`repr(C)`): the counters' padding keeps what the actor writes
+    // for every message off the lines of the fields below, which senders read for every one.
+    pub(crate) counters: Counters,
     pub(crate) id: u64,
     pub(crate) capacity: usize,
     pub(crate) state: AtomicU8,
-    pub(crate) counters: Counters,
     // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
     // in the queue depth.
     pub(crate) wake_queued: AtomicBool,
@@ -135,7 +138,7 @@ impl<A: Actor> ActorRef<A> {
         if let Err(error) = self.open() {
             return Err(TellError { error, msg });
         }
-        let received = &self.inner.shared.counters.received.0;
+        let received = &self.inner.shared.counters.received;
         // Counted before the send, so that the actor can never have handled more than was
         // received; taken back if the send fails.
         Counters::bump(received);
@@ -158,7 +161,7 @@ impl<A: Actor> ActorRef<A> {
         if let Err(error) = self.open() {
             return Err(TellError { error, msg });
         }
-        let received = &shared.counters.received.0;
+        let received = &shared.counters.received;
         Counters::bump(received);
         self.inner
             .mailbox
@@ -300,7 +303,7 @@ impl<A: Actor> ActorRef<A> {
         deadline: Option<Instant>,
         limit: Duration,
     ) -> Result<(), Error> {
-        let received = &self.inner.shared.counters.received.0;
+        let received = &self.inner.shared.counters.received;
         self.open()?;
         // Counted before the send, so that the actor can never have handled more than was
         // received; taken back if the send fails.
