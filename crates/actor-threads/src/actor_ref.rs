@@ -58,6 +58,10 @@ pub(crate) struct Shared {
     // How the actor ended, once it has; `ended` wakes whoever waits for it.
     pub(crate) exit: Mutex<Option<ActorExit>>,
     pub(crate) ended: Condvar,
+    // Whether a `wait` has slept on `ended`. Set under the lock, so the actor, which takes the
+    // lock to record its exit, sees it; without one no wake-up is made: on Linux it is a system
+    // call even with nobody to wake, in the way of the ending thread.
+    pub(crate) awaited: AtomicBool,
 }
 
 impl Shared {
@@ -83,7 +87,9 @@ impl Shared {
     /// Records how the actor ended and wakes every `wait`.
     pub(crate) fn ended(&self, exit: ActorExit) {
         *self.exit() = Some(exit);
-        self.ended.notify_all();
+        if self.awaited.load(Ordering::SeqCst) {
+            self.ended.notify_all();
+        }
     }
 
     // Nothing panics while the lock is held, so a poisoned lock still holds a whole value.
@@ -257,6 +263,7 @@ impl<A: Actor> ActorRef<A> {
                 return Ok(exit.clone());
             }
             // Threads: a condition variable, woken by the actor's thread as it ends.
+            shared.awaited.store(true, Ordering::SeqCst);
             exit = match deadline {
                 None => shared
                     .ended

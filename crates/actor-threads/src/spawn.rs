@@ -53,6 +53,7 @@ where
         wake_queued: AtomicBool::new(false),
         exit: Mutex::new(None),
         ended: Condvar::new(),
+        awaited: AtomicBool::new(false),
     });
     let inner = Arc::new(Inner {
         mailbox,
