@@ -60,12 +60,8 @@ impl Actor for Sum {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    let (supervisor, exits) = async_channel::unbounded();
-    let config = Config {
-        capacity: 64,
-        supervisor: Some(supervisor),
-        ..Config::default()
-    };
+    // Timed handlers, so that the metrics show where the time goes.
+    let config = Config::default().with_capacity(64).with_handler_time(true);
     let c = spawn(Sum::default, config.clone())?;
     let b = {
         let c = c.clone();
@@ -79,21 +75,27 @@ async fn main() -> Result<(), Error> {
     for i in 1..=100_000u64 {
         a.tell(i.to_string()).await?;
         if i == 50_000 {
-            println!("half way:\n  A {a}\n  B {b}\n  C {c}");
+            println!("half way:");
+            println!("  A, {a}: {}", a.metrics());
+            println!("  B, {b}: {}", b.metrics());
+            println!("  C, {c}: {}", c.metrics());
         }
     }
     // Stop front to back: each stage drains its mailbox into the next before the next stops.
-    for (stop, id) in [
-        (Box::new(|| a.stop()) as Box<dyn Fn()>, a.id()),
-        (Box::new(|| b.stop()), b.id()),
-        (Box::new(|| c.stop()), c.id()),
-    ] {
-        stop();
-        match tokio::time::timeout(Duration::from_secs(10), exits.recv()).await {
-            Ok(Ok(exit)) => println!("actor {} ended: {:?}", exit.id, exit.reason),
-            _ => println!("actor {id} did not report within 10 s"),
-        }
-    }
-    println!("at the end:\n  A {a}\n  B {b}\n  C {c}");
+    stop_and_wait(&a).await?;
+    stop_and_wait(&b).await?;
+    stop_and_wait(&c).await?;
+    println!("at the end:");
+    println!("  A, {a}: {}", a.metrics());
+    println!("  B, {b}: {}", b.metrics());
+    println!("  C, {c}: {}", c.metrics());
+    Ok(())
+}
+
+/// Stops a stage and waits until it has ended, its mailbox drained.
+async fn stop_and_wait<A: Actor>(stage: &ActorRef<A>) -> Result<(), Error> {
+    stage.stop();
+    let exit = stage.wait(Duration::from_secs(10)).await?;
+    println!("{stage} ended: {:?}", exit.reason);
     Ok(())
 }

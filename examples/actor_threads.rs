@@ -6,7 +6,6 @@
 use std::time::Duration;
 
 use bothways_actor_threads::{Actor, ActorRef, Config, Context, Error, spawn};
-use crossbeam_channel::unbounded;
 
 /// Stage A: parses a line into a number and hands it on.
 struct Parse {
@@ -60,12 +59,8 @@ impl Actor for Sum {
 }
 
 fn main() -> Result<(), Error> {
-    let (supervisor, exits) = unbounded();
-    let config = Config {
-        capacity: 64,
-        supervisor: Some(supervisor),
-        ..Config::default()
-    };
+    // Timed handlers, so that the metrics show where the time goes.
+    let config = Config::default().with_capacity(64).with_handler_time(true);
     let c = spawn(Sum::default, config.clone())?;
     let b = {
         let c = c.clone();
@@ -79,31 +74,27 @@ fn main() -> Result<(), Error> {
     for i in 1..=100_000u64 {
         a.tell(i.to_string())?;
         if i == 50_000 {
-            println!("half way:\n  A {a}\n  B {b}\n  C {c}");
+            println!("half way:");
+            println!("  A, {a}: {}", a.metrics());
+            println!("  B, {b}: {}", b.metrics());
+            println!("  C, {c}: {}", c.metrics());
         }
     }
     // Stop front to back: each stage drains its mailbox into the next before the next stops.
-    for stage in [&a as &dyn Stop, &b, &c] {
-        stage.stop_and_wait(&exits);
-    }
-    println!("at the end:\n  A {a}\n  B {b}\n  C {c}");
+    stop_and_wait(&a)?;
+    stop_and_wait(&b)?;
+    stop_and_wait(&c)?;
+    println!("at the end:");
+    println!("  A, {a}: {}", a.metrics());
+    println!("  B, {b}: {}", b.metrics());
+    println!("  C, {c}: {}", c.metrics());
     Ok(())
 }
 
-/// Stops a stage and waits for its supervisor's report.
-trait Stop {
-    fn stop_and_wait(&self, exits: &crossbeam_channel::Receiver<bothways_actor_threads::ActorExit>);
-}
-
-impl<A: Actor> Stop for ActorRef<A> {
-    fn stop_and_wait(
-        &self,
-        exits: &crossbeam_channel::Receiver<bothways_actor_threads::ActorExit>,
-    ) {
-        self.stop();
-        match exits.recv_timeout(Duration::from_secs(10)) {
-            Ok(exit) => println!("actor {} ended: {:?}", exit.id, exit.reason),
-            Err(_) => println!("actor {} did not report within 10 s", self.id()),
-        }
-    }
+/// Stops a stage and waits until it has ended, its mailbox drained.
+fn stop_and_wait<A: Actor>(stage: &ActorRef<A>) -> Result<(), Error> {
+    stage.stop();
+    let exit = stage.wait(Duration::from_secs(10))?;
+    println!("{stage} ended: {:?}", exit.reason);
+    Ok(())
 }

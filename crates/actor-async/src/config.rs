@@ -28,11 +28,20 @@ pub enum RestartPolicy {
 /// How to spawn an actor.
 ///
 /// ```
-/// use bothways_actor_async::{Config, RestartPolicy};
-/// let config = Config { capacity: 8, ..Config::default() };
-/// assert_eq!(config.restart, RestartPolicy::Never);
+/// use std::time::Duration;
+/// use bothways_actor_async::{Config, RestartPolicy, supervisor};
+///
+/// let (tell_me, exits) = supervisor::unbounded();
+/// let config = Config::default()
+///     .with_capacity(8)
+///     .with_restart(RestartPolicy::OnPanic { max_restarts: 3, within: Duration::from_secs(10) })
+///     .with_supervisor(tell_me)
+///     .with_handler_time(true);
+/// assert_eq!(config.capacity, 8);
+/// # drop(exits);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// How many messages the mailbox holds before `tell` waits and `try_tell` is `Full`.
     pub capacity: usize,
@@ -41,6 +50,9 @@ pub struct Config {
     /// Told once, with an [`ActorExit`], when the actor ends for good. Should be unbounded (or
     /// roomy): a full supervisor channel loses the report rather than block the actor.
     pub supervisor: Option<Sender<ActorExit>>,
+    /// Whether the actor times its handler for [`Metrics::handler_time`]. Off by default: the
+    /// two clock reads around each message cost more than passing it.
+    pub handler_time: bool,
     // Async: no stack size: a task's state lives in its future, sized by the compiler.
 }
 
@@ -50,11 +62,37 @@ impl Default for Config {
             capacity: 64,
             restart: RestartPolicy::Never,
             supervisor: None,
+            handler_time: false,
         }
     }
 }
 
 impl Config {
+    /// The mailbox capacity: how many messages it holds before `tell` waits and `try_tell` is
+    /// `Full`.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// What happens after a panic in the handler.
+    pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// The supervisor to tell, once, how the actor ended.
+    pub fn with_supervisor(mut self, supervisor: Sender<ActorExit>) -> Self {
+        self.supervisor = Some(supervisor);
+        self
+    }
+
+    /// Whether to time the handler for [`Metrics::handler_time`].
+    pub fn with_handler_time(mut self, on: bool) -> Self {
+        self.handler_time = on;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.capacity == 0 {
             return Err(Error::InvalidConfig {

@@ -1,18 +1,23 @@
 //! This crate's implementation of the shared suite's [`ActorSpec`], behind the `spec` feature
 //! so that users of the crate do not pull the suite in.
 
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bothways_spec::Flavour;
 use bothways_spec::actor::{
-    self, ActorSpec, Error as Spec, Exit, Msg, Probe, ProbeRef, Reply, Restart, Tally,
+    self, ActorSpec, Error as Spec, Exit, Msg, Probe, ProbeRef, Refused, Reply, Restart, Tally,
 };
 use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::oneshot;
 
-use crate::{Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy, spawn};
+use crate::supervisor::{Receiver, unbounded};
+use crate::{
+    Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy, TellError, spawn,
+};
 
 /// How many worker threads the `multi_thread` runtime runs: the machine's two cores.
 pub const WORKERS: usize = 2;
@@ -114,13 +119,14 @@ impl ActorSpec for Conformance {
     type Ref = Ref;
 
     fn spawn(&self, config: actor::Config, tally: &Arc<Tally>) -> Result<Ref, Spec> {
-        let (supervisor, exits) = async_channel::unbounded();
+        let (supervisor, exits) = unbounded();
         let tally = Arc::clone(tally);
-        let config = Config {
-            capacity: config.capacity,
-            restart: restart(config.restart),
-            supervisor: Some(supervisor),
-        };
+        // Timed, so that the metrics check sees the handler's time.
+        let config = Config::default()
+            .with_capacity(config.capacity)
+            .with_restart(restart(config.restart))
+            .with_supervisor(supervisor)
+            .with_handler_time(true);
         // `spawn` finds the runtime from the context it is called in.
         let _entered = self.runtime.enter();
         let actor = spawn(move || ProbeActor(Probe::build(&tally)), config).map_err(to_spec)?;
@@ -133,21 +139,45 @@ impl ActorSpec for Conformance {
 }
 
 /// A running probe, as the suite sees it, with its supervisor's channel and the runtime its
-/// blocking calls wait on.
+/// blocking calls wait on; equal, hashed and shown as its [`ActorRef`] is.
 #[derive(Debug, Clone)]
 pub struct Ref {
     actor: ActorRef<ProbeActor>,
-    exits: async_channel::Receiver<ActorExit>,
+    exits: Receiver<ActorExit>,
     runtime: Handle,
 }
 
+impl PartialEq for Ref {
+    fn eq(&self, other: &Self) -> bool {
+        self.actor == other.actor
+    }
+}
+
+impl Eq for Ref {}
+
+impl Hash for Ref {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.actor.hash(state);
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.actor, f)
+    }
+}
+
 impl ProbeRef for Ref {
-    fn tell(&self, msg: Msg) -> Result<(), Spec> {
-        self.runtime.block_on(self.actor.tell(msg)).map_err(to_spec)
+    fn id(&self) -> u64 {
+        self.actor.id()
     }
 
-    fn try_tell(&self, msg: Msg) -> Result<(), Spec> {
-        self.actor.try_tell(msg).map_err(to_spec)
+    fn tell(&self, msg: Msg) -> Result<(), Refused> {
+        self.runtime.block_on(self.actor.tell(msg)).map_err(refused)
+    }
+
+    fn try_tell(&self, msg: Msg) -> Result<(), Refused> {
+        self.actor.try_tell(msg).map_err(refused)
     }
 
     fn ask(&self, msg: Msg, limit: Duration) -> Result<Reply, Spec> {
@@ -181,11 +211,29 @@ impl ProbeRef for Ref {
             .block_on(async { tokio::time::timeout(within, self.exits.recv()).await })
             .ok()?
             .ok()?;
-        Some(match exit.reason {
-            ExitReason::Stopped => Exit::Stopped,
-            ExitReason::Killed => Exit::Killed,
-            ExitReason::GaveUp { restarts, .. } => Exit::GaveUp { restarts },
-        })
+        Some(to_exit(exit))
+    }
+
+    fn wait(&self, limit: Duration) -> Result<Exit, Spec> {
+        self.runtime
+            .block_on(self.actor.wait(limit))
+            .map(to_exit)
+            .map_err(to_spec)
+    }
+}
+
+fn to_exit(exit: ActorExit) -> Exit {
+    match exit.reason {
+        ExitReason::Stopped => Exit::Stopped,
+        ExitReason::Killed => Exit::Killed,
+        ExitReason::GaveUp { restarts, .. } => Exit::GaveUp { restarts },
+    }
+}
+
+fn refused(refused: TellError<Msg>) -> Refused {
+    Refused {
+        error: to_spec(refused.error),
+        msg: refused.msg,
     }
 }
 

@@ -3,14 +3,14 @@
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use async_channel::Sender;
 use futures::FutureExt;
 use tokio::runtime::Handle;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
 use crate::error::panic_text;
@@ -59,6 +59,8 @@ where
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
         wake_queued: AtomicBool::new(false),
+        exit: OnceLock::new(),
+        ended: Notify::new(),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -71,9 +73,13 @@ where
     let Config {
         restart,
         supervisor,
+        handler_time,
         ..
     } = config;
-    runtime.spawn(CURRENT.scope(id, run(factory, inbox, ctx, restart, supervisor)));
+    runtime.spawn(CURRENT.scope(
+        id,
+        run(factory, inbox, ctx, restart, supervisor, handler_time),
+    ));
     Ok(ActorRef { inner })
 }
 
@@ -83,6 +89,7 @@ async fn run<A, F>(
     ctx: Context<A>,
     restart: RestartPolicy,
     supervisor: Option<Sender<ActorExit>>,
+    timed: bool,
 ) where
     A: Actor,
     F: FnMut() -> A,
@@ -120,13 +127,13 @@ async fn run<A, F>(
         }
         if shared.state() == KILLED {
             // Killed while this message was being taken: it is dropped with the rest.
-            Counters::bump(&shared.counters.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
             drop(envelope);
             break ExitReason::Killed;
         }
-        if let Err(message) = handle(current, envelope, &ctx).await {
+        if let Err(message) = handle(current, envelope, &ctx, timed).await {
             if restarts.allow() {
-                Counters::bump(&shared.counters.restarts);
+                Counters::bump_own(&shared.counters.own.restarts);
                 actor = build(&mut factory);
             } else {
                 break ExitReason::GaveUp {
@@ -143,7 +150,7 @@ async fn run<A, F>(
     // answers the asker `Stopped`.
     while let Ok(envelope) = inbox.try_recv() {
         if !matches!(envelope, Envelope::Wake) {
-            Counters::bump(&shared.counters.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
         }
         drop(envelope);
     }
@@ -151,12 +158,13 @@ async fn run<A, F>(
         // A panicking stop hook must not take the supervisor's report with it.
         let _ = AssertUnwindSafe(actor.stopped()).catch_unwind().await;
     }
+    let exit = ActorExit {
+        id: shared.id,
+        reason,
+        metrics: shared.counters.snapshot(inbox.len()),
+    };
+    shared.ended(exit.clone());
     if let Some(supervisor) = supervisor {
-        let exit = ActorExit {
-            id: shared.id,
-            reason,
-            metrics: shared.counters.snapshot(inbox.len()),
-        };
         let _ = supervisor.try_send(exit);
     }
 }
@@ -166,12 +174,13 @@ fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {
     std::panic::catch_unwind(AssertUnwindSafe(factory)).map_err(|p| panic_text(&*p))
 }
 
-/// Runs the handler on one message and answers an asker; `Err` with the panic's message if it
-/// panicked.
+/// Runs the handler on one message — timed if `timed` — and answers an asker; `Err` with the
+/// panic's message if it panicked.
 async fn handle<A: Actor>(
     actor: &mut A,
     envelope: Envelope<A>,
     ctx: &Context<A>,
+    timed: bool,
 ) -> Result<(), String> {
     let counters = &ctx.shared.counters;
     let (msg, reply) = match envelope {
@@ -179,25 +188,27 @@ async fn handle<A: Actor>(
         Envelope::Tell(msg) => (msg, None),
         Envelope::Ask(msg, reply) => (msg, Some(reply)),
     };
-    let start = Instant::now();
+    let start = timed.then(Instant::now);
     // Async: a panic while the handler's future is polled unwinds out of `poll`;
     // `catch_unwind` on the future stops it there, as `catch_unwind` on the call does in the
     // threads crate.
     let result = AssertUnwindSafe(actor.handle(msg, ctx))
         .catch_unwind()
         .await;
-    counters.add_time(start.elapsed());
+    if let Some(start) = start {
+        counters.add_time(start.elapsed());
+    }
     match result {
         Ok(answer) => {
             // Counted before the reply goes, so an asker who reads the metrics sees it.
-            Counters::bump(&counters.handled);
+            Counters::bump_own(&counters.own.handled);
             if let Some(reply) = reply {
                 let _ = reply.send(Ok(answer));
             }
             Ok(())
         }
         Err(payload) => {
-            Counters::bump(&counters.panicked);
+            Counters::bump_own(&counters.own.panicked);
             let message = panic_text(&*payload);
             if let Some(reply) = reply {
                 let _ = reply.send(Err(Error::Panicked {

@@ -68,28 +68,16 @@ fn ask_outside_a_runtime_is_no_runtime() {
 #[test]
 fn invalid_config_says_what_is_wrong() {
     let cases = [
+        (Config::default().with_capacity(0), "capacity"),
         (
-            Config {
-                capacity: 0,
-                ..Config::default()
-            },
+            Config::default().with_capacity(MAX_CAPACITY + 1),
             "capacity",
         ),
         (
-            Config {
-                capacity: MAX_CAPACITY + 1,
-                ..Config::default()
-            },
-            "capacity",
-        ),
-        (
-            Config {
-                restart: RestartPolicy::OnPanic {
-                    max_restarts: 1,
-                    within: Duration::ZERO,
-                },
-                ..Config::default()
-            },
+            Config::default().with_restart(RestartPolicy::OnPanic {
+                max_restarts: 1,
+                within: Duration::ZERO,
+            }),
             "restart window",
         ),
     ];

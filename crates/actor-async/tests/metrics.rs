@@ -1,5 +1,5 @@
-//! The metrics summary an operator reads: `Display` and `Debug` of an actor and its metrics
-//! name each figure with the counts that were sent and handled.
+//! What an operator reads: an actor's `Display` and `Debug` name it, its metrics' name each
+//! figure with the counts that were sent and handled; handler time only when asked for.
 
 use std::time::Duration;
 
@@ -16,20 +16,26 @@ impl Actor for Echo {
 }
 
 #[tokio::test]
-async fn display_and_debug_summarise_the_metrics() {
-    let echo = spawn(|| Echo, Config::default()).unwrap();
+async fn display_names_the_actor_and_metrics_summarise_the_figures() {
+    let echo = spawn(|| Echo, Config::default().with_handler_time(true)).unwrap();
     echo.tell(1).await.unwrap();
     echo.tell(2).await.unwrap();
     assert_eq!(echo.ask(3, Duration::from_secs(5)).await, Ok(3));
-    let shown = echo.to_string();
+    assert_eq!(echo.to_string(), format!("actor {} (Echo)", echo.id()));
+    assert_eq!(
+        format!("{echo:?}"),
+        format!("ActorRef {{ id: {}, actor: \"Echo\" }}", echo.id())
+    );
+    let metrics = echo.metrics();
+    let shown = metrics.to_string();
     assert!(
-        shown.starts_with(&format!("actor {}: received 3, handled 3, panicked 0, dropped 0, queued 0, restarts 0, handler time ", echo.id())),
+        shown.starts_with(
+            "received 3, handled 3, panicked 0, dropped 0, queued 0, restarts 0, handler time "
+        ),
         "{shown}"
     );
-    let debug = format!("{echo:?}");
+    let debug = format!("{metrics:?}");
     for field in [
-        "ActorRef",
-        "id",
         "queue_depth: 0",
         "received: 3",
         "handled: 3",
@@ -37,4 +43,20 @@ async fn display_and_debug_summarise_the_metrics() {
     ] {
         assert!(debug.contains(field), "{field} missing from {debug}");
     }
+}
+
+/// Untimed by default: the handler time stays zero however many messages are handled.
+#[tokio::test]
+async fn handler_time_is_zero_unless_asked_for() {
+    let echo = spawn(|| Echo, Config::default()).unwrap();
+    for n in 0..100 {
+        echo.tell(n).await.unwrap();
+    }
+    assert_eq!(echo.ask(0, Duration::from_secs(5)).await, Ok(0));
+    let metrics = echo.metrics();
+    assert_eq!(
+        (metrics.handled, metrics.handler_time),
+        (101, Duration::ZERO),
+        "expected 101 handled in no time; saw {metrics:?}"
+    );
 }

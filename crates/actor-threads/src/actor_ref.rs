@@ -1,15 +1,16 @@
-//! The handle to a running actor: tell, try_tell, ask, stop, kill and metrics.
+//! The handle to a running actor: tell, try_tell, ask, stop, kill, wait and metrics.
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
 
 use crate::metrics::Counters;
-use crate::{Actor, Error, Metrics};
+use crate::{Actor, ActorExit, Error, Metrics, TellError};
 
 pub(crate) const RUNNING: u8 = 0;
 pub(crate) const STOPPING: u8 = 1;
@@ -30,19 +31,42 @@ pub(crate) enum Envelope<A: Actor> {
     Ask(A::Msg, Sender<Result<A::Reply, Error>>),
 }
 
+impl<A: Actor> Envelope<A> {
+    /// The message of a tell's envelope that the mailbox handed back.
+    fn into_told(self) -> A::Msg {
+        match self {
+            Envelope::Tell(msg) => msg,
+            // Only `tell` and `try_tell` call this, on the envelope they made: always a `Tell`.
+            Envelope::Wake | Envelope::Ask(..) => unreachable!("only a tell is handed back"),
+        }
+    }
+}
+
 /// What the actor and every reference share.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct Shared {
+    // First, and in this order (`repr(C)`): the counters' padding keeps what the actor writes
+    // for every message off the lines of the fields below, which senders read for every one.
+    pub(crate) counters: Counters,
     pub(crate) id: u64,
     pub(crate) capacity: usize,
     pub(crate) state: AtomicU8,
-    pub(crate) counters: Counters,
     // Whether a `Wake` is in the mailbox: at most one is sent at a time, and it is not counted
     // in the queue depth.
     pub(crate) wake_queued: AtomicBool,
+    // How the actor ended, once it has; `ended` wakes whoever waits for it.
+    pub(crate) exit: Mutex<Option<ActorExit>>,
+    pub(crate) ended: Condvar,
+    // Whether a `wait` has slept on `ended`. Set under the lock, so the actor, which takes the
+    // lock to record its exit, sees it; without one no wake-up is made: on Linux it is a system
+    // call even with nobody to wake, in the way of the ending thread.
+    pub(crate) awaited: AtomicBool,
 }
 
 impl Shared {
+    // Inline, like the counters: called from `tell`, which is compiled in the user's crate.
+    #[inline]
     pub(crate) fn state(&self) -> u8 {
         self.state.load(Ordering::SeqCst)
     }
@@ -58,6 +82,19 @@ impl Shared {
     fn kill(&self) {
         // fetch_max: RUNNING and STOPPING become KILLED; DEAD stays DEAD.
         self.state.fetch_max(KILLED, Ordering::SeqCst);
+    }
+
+    /// Records how the actor ended and wakes every `wait`.
+    pub(crate) fn ended(&self, exit: ActorExit) {
+        *self.exit() = Some(exit);
+        if self.awaited.load(Ordering::SeqCst) {
+            self.ended.notify_all();
+        }
+    }
+
+    // Nothing panics while the lock is held, so a poisoned lock still holds a whole value.
+    fn exit(&self) -> MutexGuard<'_, Option<ActorExit>> {
+        self.exit.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -99,32 +136,58 @@ impl<A: Actor> ActorRef<A> {
 
     /// Sends `msg`, waiting while the mailbox is full: a full mailbox slows the sender down
     /// instead of growing. From inside the actor itself a full mailbox is `Full` instead,
-    /// since waiting would be for ever.
-    pub fn tell(&self, msg: A::Msg) -> Result<(), Error> {
+    /// since waiting would be for ever. A refused message comes back in the [`TellError`].
+    pub fn tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
         if CURRENT.get() == self.id() {
             return self.try_tell(msg);
         }
-        self.send(Envelope::Tell(msg), None)
+        if let Err(error) = self.open() {
+            return Err(TellError { error, msg });
+        }
+        let received = &self.inner.shared.counters.received;
+        // Counted before the send, so that the actor can never have handled more than was
+        // received; taken back if the send fails.
+        Counters::bump(received);
+        self.inner
+            .mailbox
+            .send(Envelope::Tell(msg))
+            .map_err(|refused| {
+                received.fetch_sub(1, Ordering::Relaxed);
+                TellError {
+                    error: self.stopped(),
+                    msg: refused.0.into_told(),
+                }
+            })
     }
 
-    /// Sends `msg` if the mailbox has room, or returns `Full` at once.
-    pub fn try_tell(&self, msg: A::Msg) -> Result<(), Error> {
+    /// Sends `msg` if the mailbox has room, or returns `Full` at once. A refused message comes
+    /// back in the [`TellError`].
+    pub fn try_tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
         let shared = &self.inner.shared;
-        self.open()?;
-        Counters::bump(&shared.counters.received);
-        match self.inner.mailbox.try_send(Envelope::Tell(msg)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                shared.counters.received.fetch_sub(1, Ordering::Relaxed);
-                Err(match e {
-                    TrySendError::Full(_) => Error::Full {
-                        id: shared.id,
-                        capacity: shared.capacity,
-                    },
-                    TrySendError::Disconnected(_) => self.stopped(),
-                })
-            }
+        if let Err(error) = self.open() {
+            return Err(TellError { error, msg });
         }
+        let received = &shared.counters.received;
+        Counters::bump(received);
+        self.inner
+            .mailbox
+            .try_send(Envelope::Tell(msg))
+            .map_err(|refused| {
+                received.fetch_sub(1, Ordering::Relaxed);
+                match refused {
+                    TrySendError::Full(envelope) => TellError {
+                        error: Error::Full {
+                            id: shared.id,
+                            capacity: shared.capacity,
+                        },
+                        msg: envelope.into_told(),
+                    },
+                    TrySendError::Disconnected(envelope) => TellError {
+                        error: self.stopped(),
+                        msg: envelope.into_told(),
+                    },
+                }
+            })
     }
 
     /// Sends `msg` and waits for the reply through a one-shot channel, at most `limit` in all
@@ -135,11 +198,7 @@ impl<A: Actor> ActorRef<A> {
         }
         let deadline = Instant::now().checked_add(limit);
         let (reply, answer) = bounded(1);
-        self.send(Envelope::Ask(msg, reply), deadline)
-            .map_err(|e| match e {
-                Error::Timeout { .. } => self.timeout(limit),
-                other => other,
-            })?;
+        self.send(Envelope::Ask(msg, reply), deadline, limit)?;
         let got = match deadline {
             Some(deadline) => answer.recv_deadline(deadline),
             None => answer.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -168,6 +227,63 @@ impl<A: Actor> ActorRef<A> {
         self.nudge();
     }
 
+    /// Waits until the actor has ended — stopped, killed, or given up after panics — at most
+    /// `limit` (`Duration::MAX` means no limit), and returns how it ended, as its supervisor is
+    /// told. It does not stop the actor: call [`stop`](Self::stop) or [`kill`](Self::kill)
+    /// first, or wait for it to stop itself. Once it has ended, every wait returns at once.
+    /// From inside the actor itself it is `AskSelf`, since it would wait for ever.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use bothways_actor_threads::{Actor, Config, Context, ExitReason, spawn};
+    ///
+    /// struct Nap;
+    /// impl Actor for Nap {
+    ///     type Msg = Duration;
+    ///     type Reply = ();
+    ///     fn handle(&mut self, nap: Duration, _: &Context<Self>) { std::thread::sleep(nap) }
+    /// }
+    ///
+    /// let nap = spawn(|| Nap, Config::default())?;
+    /// nap.tell(Duration::from_millis(20))?;
+    /// nap.stop();
+    /// let exit = nap.wait(Duration::from_secs(5))?;
+    /// assert_eq!((exit.reason, exit.metrics.handled), (ExitReason::Stopped, 1));
+    /// # Ok::<(), bothways_actor_threads::Error>(())
+    /// ```
+    pub fn wait(&self, limit: Duration) -> Result<ActorExit, Error> {
+        if CURRENT.get() == self.id() {
+            return Err(Error::AskSelf { id: self.id() });
+        }
+        let shared = &self.inner.shared;
+        let deadline = Instant::now().checked_add(limit);
+        let mut exit = shared.exit();
+        loop {
+            if let Some(exit) = &*exit {
+                return Ok(exit.clone());
+            }
+            // Threads: a condition variable, woken by the actor's thread as it ends.
+            shared.awaited.store(true, Ordering::SeqCst);
+            exit = match deadline {
+                None => shared
+                    .ended
+                    .wait(exit)
+                    .unwrap_or_else(PoisonError::into_inner),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(self.timeout(limit));
+                    }
+                    shared
+                        .ended
+                        .wait_timeout(exit, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+            };
+        }
+    }
+
     /// The actor's metrics now.
     pub fn metrics(&self) -> Metrics {
         let shared = &self.inner.shared;
@@ -188,12 +304,17 @@ impl<A: Actor> ActorRef<A> {
         }
     }
 
-    fn send(&self, envelope: Envelope<A>, deadline: Option<Instant>) -> Result<(), Error> {
-        let shared = &self.inner.shared;
+    fn send(
+        &self,
+        envelope: Envelope<A>,
+        deadline: Option<Instant>,
+        limit: Duration,
+    ) -> Result<(), Error> {
+        let received = &self.inner.shared.counters.received;
         self.open()?;
         // Counted before the send, so that the actor can never have handled more than was
         // received; taken back if the send fails.
-        Counters::bump(&shared.counters.received);
+        Counters::bump(received);
         let sent = match deadline {
             Some(deadline) => self.inner.mailbox.send_deadline(envelope, deadline),
             None => self
@@ -203,9 +324,9 @@ impl<A: Actor> ActorRef<A> {
                 .map_err(|e| SendTimeoutError::Disconnected(e.0)),
         };
         sent.map_err(|e| {
-            shared.counters.received.fetch_sub(1, Ordering::Relaxed);
+            received.fetch_sub(1, Ordering::Relaxed);
             match e {
-                SendTimeoutError::Timeout(_) => self.timeout(Duration::ZERO),
+                SendTimeoutError::Timeout(_) => self.timeout(limit),
                 SendTimeoutError::Disconnected(_) => self.stopped(),
             }
         })
@@ -239,17 +360,42 @@ impl<A: Actor> Clone for ActorRef<A> {
     }
 }
 
+/// Two references are equal when they reach the same actor: its id, unique in the process.
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+/// Hashed by the actor's id, as [`PartialEq`] compares, so a reference can key a map.
+impl<A: Actor> Hash for ActorRef<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
 impl<A: Actor> fmt::Debug for ActorRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActorRef")
             .field("id", &self.id())
-            .field("metrics", &self.metrics())
+            .field("actor", &short_type_name::<A>())
             .finish()
     }
 }
 
+/// Names the actor — `actor 7 (Counter)`: its id and its type — and nothing that changes while
+/// it runs; its figures are on [`ActorRef::metrics`].
 impl<A: Actor> fmt::Display for ActorRef<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "actor {}: {}", self.id(), self.metrics())
+        write!(f, "actor {} ({})", self.id(), short_type_name::<A>())
     }
+}
+
+/// The type's own name, without its module path or generic arguments.
+fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let path = full.split('<').next().unwrap_or(full);
+    path.rsplit("::").next().unwrap_or(path)
 }

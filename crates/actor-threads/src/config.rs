@@ -37,11 +37,21 @@ pub enum RestartPolicy {
 /// How to spawn an actor.
 ///
 /// ```
-/// use bothways_actor_threads::{Config, RestartPolicy};
-/// let config = Config { capacity: 8, stack_size: Some(64 * 1024), ..Config::default() };
-/// assert_eq!(config.restart, RestartPolicy::Never);
+/// use std::time::Duration;
+/// use bothways_actor_threads::{Config, RestartPolicy, supervisor};
+///
+/// let (tell_me, exits) = supervisor::unbounded();
+/// let config = Config::default()
+///     .with_capacity(8)
+///     .with_restart(RestartPolicy::OnPanic { max_restarts: 3, within: Duration::from_secs(10) })
+///     .with_supervisor(tell_me)
+///     .with_handler_time(true)
+///     .with_stack_size(64 * 1024);
+/// assert_eq!((config.capacity, config.stack_size), (8, Some(64 * 1024)));
+/// # drop(exits);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Config {
     /// How many messages the mailbox holds before `tell` waits and `try_tell` is `Full`.
     pub capacity: usize,
@@ -50,6 +60,9 @@ pub struct Config {
     /// Told once, with an [`ActorExit`], when the actor ends for good. Should be unbounded (or
     /// roomy): a full supervisor channel loses the report rather than block the actor.
     pub supervisor: Option<Sender<ActorExit>>,
+    /// Whether the actor times its handler for [`Metrics::handler_time`]. Off by default: the
+    /// two clock reads around each message cost more than passing it.
+    pub handler_time: bool,
     /// Threads: the actor thread's stack size, from [`MIN_STACK_SIZE`] to [`MAX_STACK_SIZE`];
     /// small stacks make many thousands of actors practical. `None` for std's default (2 MiB).
     pub stack_size: Option<usize>,
@@ -61,12 +74,44 @@ impl Default for Config {
             capacity: 64,
             restart: RestartPolicy::Never,
             supervisor: None,
+            handler_time: false,
             stack_size: None,
         }
     }
 }
 
 impl Config {
+    /// The mailbox capacity: how many messages it holds before `tell` waits and `try_tell` is
+    /// `Full`.
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// What happens after a panic in the handler.
+    pub fn with_restart(mut self, restart: RestartPolicy) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// The supervisor to tell, once, how the actor ended.
+    pub fn with_supervisor(mut self, supervisor: Sender<ActorExit>) -> Self {
+        self.supervisor = Some(supervisor);
+        self
+    }
+
+    /// Whether to time the handler for [`Metrics::handler_time`].
+    pub fn with_handler_time(mut self, on: bool) -> Self {
+        self.handler_time = on;
+        self
+    }
+
+    /// Threads: the actor thread's stack size, from [`MIN_STACK_SIZE`] to [`MAX_STACK_SIZE`].
+    pub fn with_stack_size(mut self, size: usize) -> Self {
+        self.stack_size = Some(size);
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if self.capacity == 0 {
             return Err(Error::InvalidConfig {

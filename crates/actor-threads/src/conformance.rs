@@ -1,15 +1,19 @@
 //! This crate's implementation of the shared suite's [`ActorSpec`], behind the `spec` feature
 //! so that users of the crate do not pull the suite in.
 
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bothways_spec::actor::{
-    self, ActorSpec, Error as Spec, Exit, Msg, Probe, ProbeRef, Reply, Restart, Tally,
+    self, ActorSpec, Error as Spec, Exit, Msg, Probe, ProbeRef, Refused, Reply, Restart, Tally,
 };
-use crossbeam_channel::{Receiver, unbounded};
 
-use crate::{Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy, spawn};
+use crate::supervisor::{Receiver, unbounded};
+use crate::{
+    Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy, TellError, spawn,
+};
 
 /// The suite's probe actor, on this crate's [`Actor`] trait.
 #[derive(Debug)]
@@ -65,31 +69,59 @@ impl ActorSpec for Conformance {
     fn spawn(&self, config: actor::Config, tally: &Arc<Tally>) -> Result<Ref, Spec> {
         let (supervisor, exits) = unbounded();
         let tally = Arc::clone(tally);
-        let config = Config {
-            capacity: config.capacity,
-            restart: restart(config.restart),
-            supervisor: Some(supervisor),
-            stack_size: config.stack_size,
-        };
-        let actor = spawn(move || ProbeActor(Probe::build(&tally)), config).map_err(to_spec)?;
+        // Timed, so that the metrics check sees the handler's time.
+        let mut built = Config::default()
+            .with_capacity(config.capacity)
+            .with_restart(restart(config.restart))
+            .with_supervisor(supervisor)
+            .with_handler_time(true);
+        if let Some(size) = config.stack_size {
+            built = built.with_stack_size(size);
+        }
+        let actor = spawn(move || ProbeActor(Probe::build(&tally)), built).map_err(to_spec)?;
         Ok(Ref { actor, exits })
     }
 }
 
-/// A running probe, as the suite sees it, with its supervisor's channel.
+/// A running probe, as the suite sees it, with its supervisor's channel; equal, hashed and
+/// shown as its [`ActorRef`] is.
 #[derive(Debug, Clone)]
 pub struct Ref {
     actor: ActorRef<ProbeActor>,
     exits: Receiver<ActorExit>,
 }
 
+impl PartialEq for Ref {
+    fn eq(&self, other: &Self) -> bool {
+        self.actor == other.actor
+    }
+}
+
+impl Eq for Ref {}
+
+impl Hash for Ref {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.actor.hash(state);
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.actor, f)
+    }
+}
+
 impl ProbeRef for Ref {
-    fn tell(&self, msg: Msg) -> Result<(), Spec> {
-        self.actor.tell(msg).map_err(to_spec)
+    fn id(&self) -> u64 {
+        self.actor.id()
     }
 
-    fn try_tell(&self, msg: Msg) -> Result<(), Spec> {
-        self.actor.try_tell(msg).map_err(to_spec)
+    fn tell(&self, msg: Msg) -> Result<(), Refused> {
+        self.actor.tell(msg).map_err(refused)
+    }
+
+    fn try_tell(&self, msg: Msg) -> Result<(), Refused> {
+        self.actor.try_tell(msg).map_err(refused)
     }
 
     fn ask(&self, msg: Msg, limit: Duration) -> Result<Reply, Spec> {
@@ -116,11 +148,26 @@ impl ProbeRef for Ref {
 
     fn exit(&self, within: Duration) -> Option<Exit> {
         let exit = self.exits.recv_timeout(within).ok()?;
-        Some(match exit.reason {
-            ExitReason::Stopped => Exit::Stopped,
-            ExitReason::Killed => Exit::Killed,
-            ExitReason::GaveUp { restarts, .. } => Exit::GaveUp { restarts },
-        })
+        Some(to_exit(exit))
+    }
+
+    fn wait(&self, limit: Duration) -> Result<Exit, Spec> {
+        self.actor.wait(limit).map(to_exit).map_err(to_spec)
+    }
+}
+
+fn to_exit(exit: ActorExit) -> Exit {
+    match exit.reason {
+        ExitReason::Stopped => Exit::Stopped,
+        ExitReason::Killed => Exit::Killed,
+        ExitReason::GaveUp { restarts, .. } => Exit::GaveUp { restarts },
+    }
+}
+
+fn refused(refused: TellError<Msg>) -> Refused {
+    Refused {
+        error: to_spec(refused.error),
+        msg: refused.msg,
     }
 }
 

@@ -1,5 +1,7 @@
-//! The one error enum of this crate: what a send, an ask or a spawn can end in.
+//! The one error enum of this crate — what a send, an ask, a wait or a spawn can end in — and
+//! the refused tell that hands its message back.
 
+use std::fmt;
 use std::time::Duration;
 
 /// What a send, an ask or a spawn can end in. Every variant names the actor by its id.
@@ -55,8 +57,9 @@ pub enum Error {
         /// The panic's message.
         message: String,
     },
-    /// A handler asked its own actor, which would wait for ever on itself.
-    #[error("actor {id} asked itself, which would wait for ever")]
+    /// A handler asked its own actor, or waited for it to end, which would wait for ever on
+    /// itself.
+    #[error("actor {id} asked or waited for itself, which would wait for ever")]
     AskSelf {
         /// The actor.
         id: u64,
@@ -74,6 +77,50 @@ pub enum Error {
         /// The OS error's kind.
         kind: std::io::ErrorKind,
     },
+}
+
+/// A `tell` or `try_tell` that did not go through: why, and the message handed back unchanged,
+/// so that the caller can retry it, send it elsewhere or drop it. `?` turns it into [`Error`].
+///
+/// ```
+/// use bothways_actor_threads::{Actor, Config, Context, Error, TellError, spawn};
+///
+/// struct Echo;
+/// impl Actor for Echo {
+///     type Msg = String;
+///     type Reply = String;
+///     fn handle(&mut self, s: String, _: &Context<Self>) -> String { s }
+/// }
+///
+/// let echo = spawn(|| Echo, Config::default())?;
+/// echo.stop();
+/// let refused = echo.tell("not lost".to_owned()).unwrap_err();
+/// assert!(matches!(refused.error, Error::Stopped { .. }));
+/// assert_eq!(refused.msg, "not lost");
+/// # Ok::<(), Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct TellError<M> {
+    /// Why: `Full` (from `try_tell`, or a tell to itself) or `Stopped`.
+    pub error: Error,
+    /// The message, unchanged.
+    pub msg: M,
+}
+
+// By hand, not derived: a message type need not be `Debug` for its error to be.
+impl<M> fmt::Debug for TellError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TellError")
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M> From<TellError<M>> for Error {
+    fn from(refused: TellError<M>) -> Error {
+        refused.error
+    }
 }
 
 /// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.

@@ -3,8 +3,8 @@
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Instant;
 
@@ -51,6 +51,9 @@ where
         state: AtomicU8::new(RUNNING),
         counters: Counters::default(),
         wake_queued: AtomicBool::new(false),
+        exit: Mutex::new(None),
+        ended: Condvar::new(),
+        awaited: AtomicBool::new(false),
     });
     let inner = Arc::new(Inner {
         mailbox,
@@ -67,12 +70,13 @@ where
     let Config {
         restart,
         supervisor,
+        handler_time,
         ..
     } = config;
     builder
         .spawn(move || {
             CURRENT.set(id);
-            run(factory, &inbox, &ctx, restart, supervisor);
+            run(factory, &inbox, &ctx, restart, supervisor, handler_time);
         })
         .map_err(|e| Error::Spawn { kind: e.kind() })?;
     Ok(ActorRef { inner })
@@ -84,6 +88,7 @@ fn run<A, F>(
     ctx: &Context<A>,
     restart: RestartPolicy,
     supervisor: Option<Sender<ActorExit>>,
+    timed: bool,
 ) where
     A: Actor,
     F: FnMut() -> A,
@@ -121,13 +126,13 @@ fn run<A, F>(
         }
         if shared.state() == KILLED {
             // Killed while this message was being taken: it is dropped with the rest.
-            Counters::bump(&shared.counters.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
             drop(envelope);
             break ExitReason::Killed;
         }
-        if let Err(message) = handle(current, envelope, ctx) {
+        if let Err(message) = handle(current, envelope, ctx, timed) {
             if restarts.allow() {
-                Counters::bump(&shared.counters.restarts);
+                Counters::bump_own(&shared.counters.own.restarts);
                 actor = build(&mut factory);
             } else {
                 break ExitReason::GaveUp {
@@ -142,7 +147,7 @@ fn run<A, F>(
     // answers the asker `Stopped`.
     while let Ok(envelope) = inbox.try_recv() {
         if !matches!(envelope, Envelope::Wake) {
-            Counters::bump(&shared.counters.dropped);
+            Counters::bump_own(&shared.counters.own.dropped);
         }
         drop(envelope);
     }
@@ -150,12 +155,13 @@ fn run<A, F>(
         // A panicking stop hook must not take the supervisor's report with it.
         let _ = catch_unwind(AssertUnwindSafe(|| actor.stopped()));
     }
+    let exit = ActorExit {
+        id: shared.id,
+        reason,
+        metrics: shared.counters.snapshot(inbox.len()),
+    };
+    shared.ended(exit.clone());
     if let Some(supervisor) = supervisor {
-        let exit = ActorExit {
-            id: shared.id,
-            reason,
-            metrics: shared.counters.snapshot(inbox.len()),
-        };
         let _ = supervisor.try_send(exit);
     }
 }
@@ -165,29 +171,36 @@ fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {
     catch_unwind(AssertUnwindSafe(factory)).map_err(|p| panic_text(&*p))
 }
 
-/// Runs the handler on one message and answers an asker; `Err` with the panic's message if it
-/// panicked.
-fn handle<A: Actor>(actor: &mut A, envelope: Envelope<A>, ctx: &Context<A>) -> Result<(), String> {
+/// Runs the handler on one message — timed if `timed` — and answers an asker; `Err` with the
+/// panic's message if it panicked.
+fn handle<A: Actor>(
+    actor: &mut A,
+    envelope: Envelope<A>,
+    ctx: &Context<A>,
+    timed: bool,
+) -> Result<(), String> {
     let counters = &ctx.shared.counters;
     let (msg, reply) = match envelope {
         Envelope::Wake => return Ok(()),
         Envelope::Tell(msg) => (msg, None),
         Envelope::Ask(msg, reply) => (msg, Some(reply)),
     };
-    let start = Instant::now();
+    let start = timed.then(Instant::now);
     let result = catch_unwind(AssertUnwindSafe(|| actor.handle(msg, ctx)));
-    counters.add_time(start.elapsed());
+    if let Some(start) = start {
+        counters.add_time(start.elapsed());
+    }
     match result {
         Ok(answer) => {
             // Counted before the reply goes, so an asker who reads the metrics sees it.
-            Counters::bump(&counters.handled);
+            Counters::bump_own(&counters.own.handled);
             if let Some(reply) = reply {
                 let _ = reply.send(Ok(answer));
             }
             Ok(())
         }
         Err(payload) => {
-            Counters::bump(&counters.panicked);
+            Counters::bump_own(&counters.own.panicked);
             let message = panic_text(&*payload);
             if let Some(reply) = reply {
                 let _ = reply.send(Err(Error::Panicked {

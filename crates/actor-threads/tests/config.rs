@@ -23,33 +23,18 @@ impl Actor for Picky {
 /// Each refused configuration says what is wrong with it.
 #[test]
 fn invalid_config_says_what_is_wrong() {
-    let stack = |size| Config {
-        stack_size: Some(size),
-        ..Config::default()
-    };
+    let stack = |size| Config::default().with_stack_size(size);
     let cases = [
+        (Config::default().with_capacity(0), "capacity"),
         (
-            Config {
-                capacity: 0,
-                ..Config::default()
-            },
+            Config::default().with_capacity(MAX_CAPACITY + 1),
             "capacity",
         ),
         (
-            Config {
-                capacity: MAX_CAPACITY + 1,
-                ..Config::default()
-            },
-            "capacity",
-        ),
-        (
-            Config {
-                restart: RestartPolicy::OnPanic {
-                    max_restarts: 1,
-                    within: Duration::ZERO,
-                },
-                ..Config::default()
-            },
+            Config::default().with_restart(RestartPolicy::OnPanic {
+                max_restarts: 1,
+                within: Duration::ZERO,
+            }),
             "restart window",
         ),
         (stack(0), "stack size"),
@@ -71,14 +56,12 @@ fn invalid_config_says_what_is_wrong() {
 /// this whole test process.
 #[test]
 fn a_panic_on_the_smallest_stack_reaches_the_asker() {
-    let config = Config {
-        stack_size: Some(MIN_STACK_SIZE),
-        restart: RestartPolicy::OnPanic {
+    let config = Config::default()
+        .with_stack_size(MIN_STACK_SIZE)
+        .with_restart(RestartPolicy::OnPanic {
             max_restarts: 3,
             within: Duration::from_secs(10),
-        },
-        ..Config::default()
-    };
+        });
     let picky = spawn(|| Picky, config).unwrap();
     let limit = Duration::from_secs(5);
     for _ in 0..3 {

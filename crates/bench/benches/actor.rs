@@ -11,8 +11,8 @@
 //!   in batches of 1,000; only the `spawn` calls are timed, stopping the batch is not. Each
 //!   batch takes fresh memory (about 2 MB async), which on this VM costs page faults;
 //! - `spawn_steady/*`: the same spawn, one actor at a time, each stopped and waited for
-//!   (untimed, through its supervisor channel) before the next: memory, and for threads the
-//!   stack, are reused, so this is the cost of `spawn` itself.
+//!   (untimed, with `ActorRef::wait`) before the next: memory, and for threads the stack, are
+//!   reused, so this is the cost of `spawn` itself.
 //!
 //! Before the group, untimed, the resident memory of 10,000 idle actors is measured from
 //! `/proc/self/statm` and printed per actor to stderr (criterion measures time only).
@@ -73,18 +73,13 @@ mod t {
 }
 
 fn async_config() -> bothways_actor_async::Config {
-    bothways_actor_async::Config {
-        capacity: CAPACITY,
-        ..Default::default()
-    }
+    bothways_actor_async::Config::default().with_capacity(CAPACITY)
 }
 
 fn threads_config() -> bothways_actor_threads::Config {
-    bothways_actor_threads::Config {
-        capacity: CAPACITY,
-        stack_size: Some(STACK),
-        ..Default::default()
-    }
+    bothways_actor_threads::Config::default()
+        .with_capacity(CAPACITY)
+        .with_stack_size(STACK)
 }
 
 fn runtime() -> Runtime {
@@ -297,10 +292,8 @@ fn actor(c: &mut Criterion) {
                 let start = Instant::now();
                 let actors: Vec<_> = (0..n)
                     .filter_map(|_| {
-                        let config = bothways_actor_threads::Config {
-                            stack_size: Some(STACK),
-                            ..Default::default()
-                        };
+                        let config =
+                            bothways_actor_threads::Config::default().with_stack_size(STACK);
                         bothways_actor_threads::spawn(t::Count::default, config).ok()
                     })
                     .collect();
@@ -319,13 +312,9 @@ fn actor(c: &mut Criterion) {
     // Spawn, one at a time, each ended before the next.
     group.bench_function(BenchmarkId::new("spawn_steady", "async"), |b| {
         b.to_async(&rt).iter_custom(|iters| async move {
-            let (supervisor, exits) = async_channel::unbounded();
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
-                let config = bothways_actor_async::Config {
-                    supervisor: Some(supervisor.clone()),
-                    ..Default::default()
-                };
+                let config = bothways_actor_async::Config::default();
                 let start = Instant::now();
                 let actor = bothways_actor_async::spawn(a::Count::default, config);
                 timed += start.elapsed();
@@ -333,9 +322,8 @@ fn actor(c: &mut Criterion) {
                     panic!("cannot spawn")
                 };
                 actor.stop();
-                drop(actor);
-                let Ok(_) = exits.recv().await else {
-                    panic!("no exit report")
+                let Ok(_) = actor.wait(Duration::MAX).await else {
+                    panic!("no exit")
                 };
             }
             timed
@@ -343,14 +331,9 @@ fn actor(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("spawn_steady", "threads"), |b| {
         b.iter_custom(|iters| {
-            let (supervisor, exits) = crossbeam_channel::unbounded();
             let mut timed = Duration::ZERO;
             for _ in 0..iters {
-                let config = bothways_actor_threads::Config {
-                    supervisor: Some(supervisor.clone()),
-                    stack_size: Some(STACK),
-                    ..Default::default()
-                };
+                let config = bothways_actor_threads::Config::default().with_stack_size(STACK);
                 let start = Instant::now();
                 let actor = bothways_actor_threads::spawn(t::Count::default, config);
                 timed += start.elapsed();
@@ -358,9 +341,8 @@ fn actor(c: &mut Criterion) {
                     panic!("cannot spawn")
                 };
                 actor.stop();
-                drop(actor);
-                let Ok(_) = exits.recv() else {
-                    panic!("no exit report")
+                let Ok(_) = actor.wait(Duration::MAX) else {
+                    panic!("no exit")
                 };
             }
             timed

@@ -6,7 +6,10 @@
 //! asks itself on demand, and counts in a shared [`Tally`] what a check cannot see from outside
 //! (how often its state was built, how often its stop hook ran).
 
-use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, HashSet};
+use std::fmt::Display;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -90,6 +93,22 @@ pub enum Error {
     /// Anything else the implementation reports.
     #[error("{0}")]
     Other(String),
+}
+
+/// A tell that did not go through: why, and the message handed back.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}")]
+pub struct Refused {
+    /// Why: [`Error::Full`] or [`Error::Stopped`].
+    pub error: Error,
+    /// The message the implementation handed back.
+    pub msg: Msg,
+}
+
+impl From<Refused> for Error {
+    fn from(refused: Refused) -> Error {
+        refused.error
+    }
 }
 
 /// When a failed probe is rebuilt.
@@ -233,12 +252,15 @@ impl Drop for Probe {
     }
 }
 
-/// A reference to a running probe, as the suite drives it: blocking calls.
-pub trait ProbeRef: Clone + Send + Sync + 'static {
-    /// Sends, waiting while the mailbox is full.
-    fn tell(&self, msg: Msg) -> Result<(), Error>;
-    /// Sends, or [`Error::Full`] at once if the mailbox is full.
-    fn try_tell(&self, msg: Msg) -> Result<(), Error>;
+/// A reference to a running probe, as the suite drives it: blocking calls. Equal, hashed and
+/// displayed as the implementation's own actor reference is.
+pub trait ProbeRef: Clone + Eq + Hash + Display + Send + Sync + 'static {
+    /// The actor's id.
+    fn id(&self) -> u64;
+    /// Sends, waiting while the mailbox is full; a refused message comes back.
+    fn tell(&self, msg: Msg) -> Result<(), Refused>;
+    /// Sends, or [`Error::Full`] at once if the mailbox is full; a refused message comes back.
+    fn try_tell(&self, msg: Msg) -> Result<(), Refused>;
     /// Sends and waits for the reply, at most `limit` in all.
     fn ask(&self, msg: Msg, limit: Duration) -> Result<Reply, Error>;
     /// Stops the actor: no new messages, the mailbox drained, then the stop hook.
@@ -249,6 +271,9 @@ pub trait ProbeRef: Clone + Send + Sync + 'static {
     fn metrics(&self) -> Metrics;
     /// Waits up to `within` for the supervisor to be told that the actor ended.
     fn exit(&self, within: Duration) -> Option<Exit>;
+    /// Waits up to `limit` until the actor has ended, through the reference itself, and returns
+    /// how it ended ([`Error::Timeout`] if it has not).
+    fn wait(&self, limit: Duration) -> Result<Exit, Error>;
 }
 
 /// What both styles of the actor pattern must do, stated as blocking calls.
@@ -277,15 +302,20 @@ macro_rules! checks {
         /// #     type Ref = Dead;
         /// #     fn spawn(&self, _: Config, _: &Arc<Tally>) -> Result<Dead, Error> { Ok(Dead) }
         /// # }
-        /// # #[derive(Clone)] struct Dead;
+        /// # #[derive(Clone, PartialEq, Eq, Hash)] struct Dead;
+        /// # impl std::fmt::Display for Dead {
+        /// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("dead") }
+        /// # }
         /// # impl ProbeRef for Dead {
-        /// #     fn tell(&self, _: Msg) -> Result<(), Error> { Err(Error::Stopped) }
-        /// #     fn try_tell(&self, _: Msg) -> Result<(), Error> { Err(Error::Stopped) }
+        /// #     fn id(&self) -> u64 { 0 }
+        /// #     fn tell(&self, msg: Msg) -> Result<(), Refused> { Err(Refused { error: Error::Stopped, msg }) }
+        /// #     fn try_tell(&self, msg: Msg) -> Result<(), Refused> { Err(Refused { error: Error::Stopped, msg }) }
         /// #     fn ask(&self, _: Msg, _: Duration) -> Result<Reply, Error> { Err(Error::Stopped) }
         /// #     fn stop(&self) {}
         /// #     fn kill(&self) {}
         /// #     fn metrics(&self) -> Metrics { Metrics::default() }
         /// #     fn exit(&self, _: Duration) -> Option<Exit> { Some(Exit::Stopped) }
+        /// #     fn wait(&self, _: Duration) -> Result<Exit, Error> { Ok(Exit::Stopped) }
         /// # }
         /// let all = checks::<Nothing>();
         /// assert_eq!(all.len(), CHECK_NAMES.len());
@@ -350,6 +380,7 @@ macro_rules! __actor_checks {
             fifo_per_sender,
             tell_waits_while_the_mailbox_is_full,
             try_tell_on_a_full_mailbox_is_full,
+            a_refused_tell_hands_the_message_back,
             ask_times_out_and_the_actor_goes_on,
             ask_of_self_is_an_error_not_a_deadlock,
             stop_drains_the_mailbox_then_runs_the_stop_hook,
@@ -359,7 +390,10 @@ macro_rules! __actor_checks {
             panic_is_isolated_and_restart_builds_fresh_state,
             restart_limit_stops_for_good_and_is_reported,
             restarts_count_only_within_the_window,
+            wait_returns_once_the_actor_has_ended_and_how,
             metrics_count_exactly_what_was_sent_and_handled,
+            refs_are_equal_and_hash_alike_by_actor,
+            display_names_the_actor_not_its_figures,
             invalid_config_is_a_typed_error_not_a_panic,
             many_actors_spawn_and_stop_without_leaking_threads,
         }
@@ -411,7 +445,9 @@ pub fn fifo_per_sender<T: ActorSpec>(imp: &T) -> CheckResult {
             .map(|sender| {
                 let probe = probe.clone();
                 s.spawn(move || {
-                    (0..EACH).try_for_each(|seq| probe.tell(Msg::Record { sender, seq }))
+                    (0..EACH)
+                        .try_for_each(|seq| probe.tell(Msg::Record { sender, seq }))
+                        .map_err(Error::from)
                 })
             })
             .collect();
@@ -505,7 +541,9 @@ pub fn try_tell_on_a_full_mailbox_is_full<T: ActorSpec>(imp: &T) -> CheckResult 
     let mut last = Ok(());
     for seq in 0..10 {
         let start = Instant::now();
-        last = probe.try_tell(Msg::Record { sender: 0, seq });
+        last = probe
+            .try_tell(Msg::Record { sender: 0, seq })
+            .map_err(Error::from);
         ensure(
             start.elapsed() < Duration::from_millis(100),
             "try_tell to return at once",
@@ -534,6 +572,60 @@ pub fn try_tell_on_a_full_mailbox_is_full<T: ActorSpec>(imp: &T) -> CheckResult 
     )?;
     probe.stop();
     Ok(vec![Figure::count("accepted", accepted as i64, "")])
+}
+
+/// A tell that does not go through hands its message back unchanged: `try_tell` on a full
+/// mailbox with `Full`, and `tell` and `try_tell` after a stop with `Stopped`.
+pub fn a_refused_tell_hands_the_message_back<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let probe = spawn(imp, Config::new(1), &tally)?;
+    probe
+        .tell(Msg::Sleep(Duration::from_millis(200)))
+        .map_err(|e| Failure::new("Ok from the first tell", format!("{e:?}")))?;
+    // A mailbox of 1 behind a busy actor is full after at most two more.
+    let mut refused = None;
+    for seq in 0..5 {
+        if let Err(back) = probe.try_tell(Msg::Record { sender: 7, seq }) {
+            refused = Some((seq, back));
+            break;
+        }
+    }
+    let Some((seq, back)) = refused else {
+        return Err(Failure::new(
+            "Err(Full) within 5 try_tells on a mailbox of 1",
+            "5 accepted".to_owned(),
+        ));
+    };
+    let full = Refused {
+        error: Error::Full,
+        msg: Msg::Record { sender: 7, seq },
+    };
+    ensure(
+        back == full,
+        &format!("{full:?} from the refused try_tell"),
+        || format!("{back:?}"),
+    )?;
+    probe.stop();
+    let exit = probe.exit(Duration::from_secs(5));
+    ensure(
+        exit == Some(Exit::Stopped),
+        "the supervisor told Stopped",
+        || format!("{exit:?}"),
+    )?;
+    let told = probe.tell(Msg::Record { sender: 8, seq: 1 });
+    let tried = probe.try_tell(Msg::Record { sender: 9, seq: 2 });
+    let stopped = |sender, seq| {
+        Err(Refused {
+            error: Error::Stopped,
+            msg: Msg::Record { sender, seq },
+        })
+    };
+    ensure(
+        told == stopped(8, 1) && tried == stopped(9, 2),
+        "Stopped with each message back from a tell and a try_tell after the stop",
+        || format!("{told:?} and {tried:?}"),
+    )?;
+    Ok(Vec::new())
 }
 
 /// An ask whose handler takes 500 ms, with a limit of 100 ms, is `Timeout` after about 100 ms;
@@ -611,7 +703,7 @@ pub fn stop_drains_the_mailbox_then_runs_the_stop_hook<T: ActorSpec>(imp: &T) ->
         "the stop hook run once, after the 20 records",
         || format!("{hooks} runs, the last seeing {seen} records"),
     )?;
-    let tell = probe.tell(Msg::Log);
+    let tell = probe.tell(Msg::Log).map_err(Error::from);
     let ask = probe.ask(Msg::Log, Duration::from_secs(1));
     ensure(
         tell == Err(Error::Stopped) && ask == Err(Error::Stopped),
@@ -728,7 +820,7 @@ pub fn kill_drops_pending_and_answers_askers_stopped<T: ActorSpec>(imp: &T) -> C
         "none of the 20 pending records handled",
         || format!("{records} handled"),
     )?;
-    let after = probe.tell(Msg::Log);
+    let after = probe.tell(Msg::Log).map_err(Error::from);
     ensure(
         after == Err(Error::Stopped),
         "Err(Stopped) for a tell after the kill",
@@ -944,6 +1036,73 @@ pub fn restarts_count_only_within_the_window<T: ActorSpec>(imp: &T) -> CheckResu
     Ok(Vec::new())
 }
 
+/// `wait` through the reference returns how the actor ended, once it has: on a running actor it
+/// is `Timeout` after its limit; after a stop with a slow message queued it returns `Stopped`,
+/// only once the stop hook has run; again at once, from a clone; `Killed` after a kill;
+/// `GaveUp` after a panic under `Restart::Never`.
+pub fn wait_returns_once_the_actor_has_ended_and_how<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let probe = spawn(imp, Config::new(8), &tally)?;
+    let limit = Duration::from_millis(100);
+    let start = Instant::now();
+    let early = probe.wait(limit);
+    let took = start.elapsed();
+    ensure(
+        early == Err(Error::Timeout),
+        "Err(Timeout) from a wait on a running actor",
+        || format!("{early:?} after {}", ms(took)),
+    )?;
+    ensure(took >= limit, "the wait to last its 100 ms limit", || {
+        format!("it returned after {}", ms(took))
+    })?;
+    probe
+        .tell(Msg::Sleep(Duration::from_millis(200)))
+        .map_err(|e| Failure::new("Ok from the tell", format!("{e:?}")))?;
+    probe.stop();
+    let start = Instant::now();
+    let ended = probe.wait(Duration::from_secs(5));
+    let took = start.elapsed();
+    let hooks = Tally::get(&tally.stop_hooks);
+    ensure(
+        ended == Ok(Exit::Stopped) && hooks == 1,
+        "Ok(Stopped) once the stop hook had run",
+        || {
+            format!(
+                "{ended:?} after {}, the stop hook run {hooks} times",
+                ms(took)
+            )
+        },
+    )?;
+    let start = Instant::now();
+    let again = probe.clone().wait(Duration::from_secs(5));
+    let again_took = start.elapsed();
+    ensure(
+        again == Ok(Exit::Stopped) && again_took < Duration::from_millis(500),
+        "Ok(Stopped) at once from a clone, afterwards",
+        || format!("{again:?} after {}", ms(again_took)),
+    )?;
+
+    let killed = spawn(imp, Config::new(8), &tally)?;
+    killed
+        .tell(Msg::Sleep(Duration::from_millis(50)))
+        .map_err(|e| Failure::new("Ok from the tell", format!("{e:?}")))?;
+    killed.kill();
+    let exit = killed.wait(Duration::from_secs(5));
+    ensure(exit == Ok(Exit::Killed), "Ok(Killed) after a kill", || {
+        format!("{exit:?}")
+    })?;
+
+    let gave_up = spawn(imp, Config::new(8), &tally)?;
+    let _ = gave_up.ask(Msg::Panic("boom"), Duration::from_secs(5));
+    let exit = gave_up.wait(Duration::from_secs(5));
+    ensure(
+        exit == Ok(Exit::GaveUp { restarts: 0 }),
+        "Ok(GaveUp { restarts: 0 }) after a panic under Restart::Never",
+        || format!("{exit:?}"),
+    )?;
+    Ok(vec![Figure::millis("stopped after", took)])
+}
+
 /// While the actor is busy, metrics read from outside show exactly what was sent and not yet
 /// handled; afterwards, exactly what was handled, and the handler time of the slow message.
 pub fn metrics_count_exactly_what_was_sent_and_handled<T: ActorSpec>(imp: &T) -> CheckResult {
@@ -981,6 +1140,89 @@ pub fn metrics_count_exactly_what_was_sent_and_handled<T: ActorSpec>(imp: &T) ->
     )?;
     probe.stop();
     Ok(vec![Figure::millis("handler time", after.handler_time)])
+}
+
+fn hash_of<H: Hash>(value: &H) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// References are equal, and hash alike, exactly when they reach the same actor: a clone equals
+/// its original, before and after the actor stops, with the same hash; another actor's does not;
+/// a set of the three holds two.
+pub fn refs_are_equal_and_hash_alike_by_actor<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let one = spawn(imp, Config::new(8), &tally)?;
+    let other = spawn(imp, Config::new(8), &tally)?;
+    let clone = one.clone();
+    ensure(
+        clone == one && hash_of(&clone) == hash_of(&one),
+        "a clone equal to its original, with the same hash",
+        || {
+            format!(
+                "equal: {}, hashes {:x} and {:x}",
+                clone == one,
+                hash_of(&clone),
+                hash_of(&one)
+            )
+        },
+    )?;
+    ensure(one != other, "two actors' references unequal", || {
+        format!("{one} equal to {other}")
+    })?;
+    let set: HashSet<T::Ref> = [one.clone(), clone.clone(), other.clone()].into();
+    ensure(set.len() == 2, "a set of the three holding two", || {
+        format!("{} references", set.len())
+    })?;
+    one.stop();
+    let exit = one.exit(Duration::from_secs(5));
+    ensure(
+        exit == Some(Exit::Stopped) && clone == one && set.contains(&clone),
+        "a clone still equal to its original, and found in the set, once the actor stopped",
+        || {
+            format!(
+                "{exit:?}, equal: {}, found: {}",
+                clone == one,
+                set.contains(&clone)
+            )
+        },
+    )?;
+    other.stop();
+    Ok(Vec::new())
+}
+
+/// `Display` names the actor — its id, and no two actors alike — and shows nothing that changes
+/// as it runs: the same text before and after it has handled messages.
+pub fn display_names_the_actor_not_its_figures<T: ActorSpec>(imp: &T) -> CheckResult {
+    let tally = Tally::new();
+    let one = spawn(imp, Config::new(8), &tally)?;
+    let other = spawn(imp, Config::new(8), &tally)?;
+    let before = one.to_string();
+    ensure(
+        before.contains(&one.id().to_string()),
+        &format!("the text naming actor {}", one.id()),
+        || format!("{before:?}"),
+    )?;
+    ensure(
+        before != other.to_string(),
+        "two actors shown apart",
+        || format!("both {before:?}"),
+    )?;
+    for seq in 0..3 {
+        one.tell(Msg::Record { sender: 0, seq })
+            .map_err(|e| Failure::new("every tell Ok", format!("{e:?}")))?;
+    }
+    let _ = log(&one)?;
+    let after = one.to_string();
+    ensure(
+        after == before,
+        "the same text after 4 messages were handled",
+        || format!("{before:?}, then {after:?}"),
+    )?;
+    one.stop();
+    other.stop();
+    Ok(Vec::new())
 }
 
 /// A configuration that cannot work — a mailbox of 0, one too large to allocate (`usize::MAX`),

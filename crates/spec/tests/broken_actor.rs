@@ -9,15 +9,17 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use bothways_spec::actor::{
-    ActorSpec, Config, Error, Exit, Metrics, Msg, Probe, ProbeRef, Reply, Restart, Tally,
+    ActorSpec, Config, Error, Exit, Metrics, Msg, Probe, ProbeRef, Refused, Reply, Restart, Tally,
 };
 
 /// The one thing a broken variant gets wrong, and the check that catches it.
@@ -59,6 +61,18 @@ enum Flaw {
     /// Leaves each actor's thread lingering for seconds after it reports its exit:
     /// `many_actors_spawn_and_stop_without_leaking_threads`.
     ThreadLingers,
+    /// Hands back a placeholder instead of the refused message:
+    /// `a_refused_tell_hands_the_message_back`.
+    LosesRefusedMessage,
+    /// `wait` says `Stopped` at once, without waiting for the actor to end:
+    /// `wait_returns_once_the_actor_has_ended_and_how`.
+    WaitReturnsAtOnce,
+    /// Hashes each clone differently, though clones compare equal:
+    /// `refs_are_equal_and_hash_alike_by_actor`.
+    HashPerClone,
+    /// Shows the messages received along with the actor's id:
+    /// `display_names_the_actor_not_its_figures`.
+    DisplayShowsFigures,
 }
 
 const RUNNING: u8 = 0;
@@ -92,6 +106,9 @@ struct Shared {
     handled: AtomicU64,
     nanos: AtomicU64,
     depth: AtomicI64,
+    // How the actor ended, once it has, for `wait`; `ended` wakes the waiters.
+    exit: Mutex<Option<Exit>>,
+    ended: Condvar,
 }
 
 /// The baseline (`flaw: None`) or one broken variant of it.
@@ -100,7 +117,7 @@ struct Imp {
     flaw: Option<Flaw>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Ref {
     flaw: Option<Flaw>,
     shared: Arc<Shared>,
@@ -108,11 +125,69 @@ struct Ref {
     // and the actor's `recv` ends.
     mailbox: Arc<Mailbox>,
     exits: Arc<Mutex<Receiver<Exit>>>,
+    // New for every clone; hashed only under `Flaw::HashPerClone`.
+    nonce: u64,
+}
+
+static NEXT_NONCE: AtomicU64 = AtomicU64::new(1);
+
+impl Clone for Ref {
+    fn clone(&self) -> Self {
+        Ref {
+            flaw: self.flaw,
+            shared: Arc::clone(&self.shared),
+            mailbox: Arc::clone(&self.mailbox),
+            exits: Arc::clone(&self.exits),
+            nonce: NEXT_NONCE.fetch_add(1, Ordering::SeqCst),
+        }
+    }
+}
+
+impl PartialEq for Ref {
+    fn eq(&self, other: &Self) -> bool {
+        self.shared.id == other.shared.id
+    }
+}
+
+impl Eq for Ref {}
+
+impl Hash for Ref {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.shared.id.hash(state);
+        if self.has(Flaw::HashPerClone) {
+            self.nonce.hash(state);
+        }
+    }
+}
+
+impl fmt::Display for Ref {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "actor {}", self.shared.id)?;
+        if self.has(Flaw::DisplayShowsFigures) {
+            write!(
+                f,
+                ": received {}",
+                self.shared.received.load(Ordering::SeqCst)
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Ref {
     fn has(&self, flaw: Flaw) -> bool {
         self.flaw == Some(flaw)
+    }
+
+    /// The refusal of `msg`: with the message back, or under `Flaw::LosesRefusedMessage` a
+    /// placeholder.
+    fn refuse(&self, error: Error, msg: Msg) -> Refused {
+        let msg = if self.has(Flaw::LosesRefusedMessage) {
+            Msg::Log
+        } else {
+            msg
+        };
+        Refused { error, msg }
     }
 
     /// Wakes an idle actor to look at its state; a full mailbox means it is not idle.
@@ -130,38 +205,52 @@ impl Ref {
         self.shared.depth.fetch_add(1, Ordering::SeqCst);
     }
 
-    fn send(&self, envelope: Envelope) -> Result<(), Error> {
+    /// Sends, handing back what the mailbox refused.
+    fn send(&self, envelope: Envelope) -> Result<(), (Error, Envelope)> {
         if self.shared.state.load(Ordering::SeqCst) != RUNNING {
-            return Err(Error::Stopped);
+            return Err((Error::Stopped, envelope));
         }
         let sent = match &*self.mailbox {
-            Mailbox::Bounded(tx) => tx.send(envelope).is_ok(),
-            Mailbox::Unbounded(tx) => tx.send(envelope).is_ok(),
+            Mailbox::Bounded(tx) => tx.send(envelope).map_err(|e| e.0),
+            Mailbox::Unbounded(tx) => tx.send(envelope).map_err(|e| e.0),
         };
-        if sent {
-            self.sent();
-            Ok(())
-        } else {
-            Err(Error::Stopped)
+        match sent {
+            Ok(()) => {
+                self.sent();
+                Ok(())
+            }
+            Err(envelope) => Err((Error::Stopped, envelope)),
         }
+    }
+
+    /// The message of a refused tell's envelope (one is always there: tells carry one).
+    fn told(&self, error: Error, envelope: Envelope) -> Refused {
+        self.refuse(error, envelope.0.unwrap_or(Msg::Log))
     }
 }
 
 impl ProbeRef for Ref {
-    fn tell(&self, msg: Msg) -> Result<(), Error> {
-        self.send((Some(msg), None))
+    fn id(&self) -> u64 {
+        self.shared.id
     }
 
-    fn try_tell(&self, msg: Msg) -> Result<(), Error> {
+    fn tell(&self, msg: Msg) -> Result<(), Refused> {
+        self.send((Some(msg), None))
+            .map_err(|(error, envelope)| self.told(error, envelope))
+    }
+
+    fn try_tell(&self, msg: Msg) -> Result<(), Refused> {
         if self.shared.state.load(Ordering::SeqCst) != RUNNING {
-            return Err(Error::Stopped);
+            return Err(self.refuse(Error::Stopped, msg));
         }
         let sent = match &*self.mailbox {
             Mailbox::Bounded(tx) => tx.try_send((Some(msg), None)).map_err(|e| match e {
-                TrySendError::Full(_) => Error::Full,
-                TrySendError::Disconnected(_) => Error::Stopped,
+                TrySendError::Full(envelope) => self.told(Error::Full, envelope),
+                TrySendError::Disconnected(envelope) => self.told(Error::Stopped, envelope),
             }),
-            Mailbox::Unbounded(tx) => tx.send((Some(msg), None)).map_err(|_| Error::Stopped),
+            Mailbox::Unbounded(tx) => tx
+                .send((Some(msg), None))
+                .map_err(|e| self.told(Error::Stopped, e.0)),
         };
         sent.map(|()| self.sent())
     }
@@ -171,7 +260,8 @@ impl ProbeRef for Ref {
             return Err(Error::AskSelf);
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send((Some(msg), Some(reply)))?;
+        self.send((Some(msg), Some(reply)))
+            .map_err(|(error, _)| error)?;
         let got = if self.has(Flaw::IgnoresLimit) {
             answer.recv().map_err(|_| RecvTimeoutError::Disconnected)
         } else {
@@ -213,6 +303,23 @@ impl ProbeRef for Ref {
         let exits = self.exits.lock().unwrap_or_else(PoisonError::into_inner);
         exits.recv_timeout(within).ok()
     }
+
+    fn wait(&self, limit: Duration) -> Result<Exit, Error> {
+        if self.has(Flaw::WaitReturnsAtOnce) {
+            return Ok(Exit::Stopped);
+        }
+        let exit = self
+            .shared
+            .exit
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let (exit, _) = self
+            .shared
+            .ended
+            .wait_timeout_while(exit, limit, |exit| exit.is_none())
+            .unwrap_or_else(PoisonError::into_inner);
+        exit.clone().ok_or(Error::Timeout)
+    }
 }
 
 impl ActorSpec for Imp {
@@ -242,6 +349,7 @@ impl ActorSpec for Imp {
             shared,
             mailbox: Arc::new(mailbox),
             exits: Arc::new(Mutex::new(exits)),
+            nonce: 0,
         };
         let mut builder = thread::Builder::new();
         if let Some(size) = config.stack_size {
@@ -287,6 +395,7 @@ impl Actor {
             shared: Arc::clone(&self.shared),
             mailbox: self.mailbox.upgrade()?,
             exits: Arc::clone(&self.exits),
+            nonce: 0,
         })
     }
 
@@ -384,6 +493,8 @@ impl Actor {
         if matches!(exit, Exit::Stopped | Exit::Killed) {
             probe.stopped();
         }
+        *shared.exit.lock().unwrap_or_else(PoisonError::into_inner) = Some(exit.clone());
+        shared.ended.notify_all();
         let _ = exits.send(exit);
         if self.has(Flaw::ThreadLingers) {
             thread::sleep(Duration::from_secs(15));
@@ -423,6 +534,14 @@ bothways_spec::broken_tests! {
         NoValidation => invalid_config_is_a_typed_error_not_a_panic, "Err(InvalidConfig) for a mailbox capacity of 0";
     thread_lingers_fails_many_actors_spawn_and_stop_without_leaking_threads:
         ThreadLingers => many_actors_spawn_and_stop_without_leaking_threads, "threads afterwards";
+    loses_refused_message_fails_a_refused_tell_hands_the_message_back:
+        LosesRefusedMessage => a_refused_tell_hands_the_message_back, "from the refused try_tell";
+    wait_returns_at_once_fails_wait_returns_once_the_actor_has_ended_and_how:
+        WaitReturnsAtOnce => wait_returns_once_the_actor_has_ended_and_how, "Err(Timeout) from a wait on a running actor";
+    hash_per_clone_fails_refs_are_equal_and_hash_alike_by_actor:
+        HashPerClone => refs_are_equal_and_hash_alike_by_actor, "with the same hash";
+    display_shows_figures_fails_display_names_the_actor_not_its_figures:
+        DisplayShowsFigures => display_names_the_actor_not_its_figures, "the same text after 4 messages";
 }
 
 /// The baseline passes the whole suite, stamped exactly as for a real implementation, so each
