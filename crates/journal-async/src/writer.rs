@@ -48,6 +48,9 @@ pub(crate) struct Live {
 #[derive(Debug, Default)]
 pub(crate) struct Durable {
     mark: watch::Sender<Mark>,
+    /// Set once the mark ended with a failure: what every append looks at, one atomic load,
+    /// before it takes the watch channel's lock to learn the failure.
+    poisoned: AtomicBool,
 }
 
 /// The durable mark, and why it will move no more.
@@ -89,7 +92,9 @@ impl Durable {
     /// pages it could not write, so a retried fsync could report success for data that is
     /// gone: nothing is retried.)
     pub(crate) fn failure(&self) -> Option<Error> {
-        // Async: the watch channel's current value, read without waiting.
+        if !self.poisoned.load(Ordering::Acquire) {
+            return None;
+        }
         match &self.mark.borrow().ended {
             Some(Err(message)) => Some(Error::Failed {
                 message: message.clone(),
@@ -101,7 +106,9 @@ impl Durable {
     fn end(&self, outcome: Result<(), String>) {
         // The first ending is the one that stays: a failure is not overwritten by the close.
         self.update(|mark| {
-            mark.ended.get_or_insert(outcome);
+            if mark.ended.get_or_insert(outcome).is_err() {
+                self.poisoned.store(true, Ordering::Release);
+            }
         });
     }
 }

@@ -505,7 +505,7 @@ impl Actor {
 bothways_spec::broken_tests! {
     pattern: actor, flaws: Flaw, build: |flaw| Imp { flaw: Some(flaw) };
     lifo_mailbox_fails_fifo_per_sender:
-        LifoMailbox => fifo_per_sender, "'s record";
+        LifoMailbox => fifo_per_sender, "record";
     unbounded_fails_tell_waits_while_the_mailbox_is_full:
         Unbounded => tell_waits_while_the_mailbox_is_full, "at most 4 tells through";
     unbounded_fails_try_tell_on_a_full_mailbox_is_full:
