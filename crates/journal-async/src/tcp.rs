@@ -1,5 +1,11 @@
 //! Subscribers over TCP: a client sends the sequence number it wants events from, and receives
 //! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
+//!
+//! Where this file and its threads twin differ: one task per client waits on its subscription
+//! and its socket at once (`select!`), limits are timers around each read and write, and a
+//! server stops through a `CancellationToken`; a thread waits on one thing at a time, so the
+//! threads server looks at the socket between waits, limits with socket timeouts, and polls a
+//! non-blocking listener to be stoppable.
 
 use std::collections::VecDeque;
 use std::io;

@@ -1,5 +1,11 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
+//!
+//! Why this file and its threads twin differ: every write, fsync and prune blocks, so here the
+//! directory moves into `spawn_blocking` and back (`State::blocking`), and appenders wait for
+//! their fsync on a watch channel; the threads writer calls the same file layer inline, and its
+//! waiters nap, yield and sleep on a condvar, because waking a sleeping thread costs what waking
+//! a task does not. The group-commit rule and the poisoning are the same in both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

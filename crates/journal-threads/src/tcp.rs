@@ -1,5 +1,11 @@
 //! Subscribers over TCP: a client sends the sequence number it wants events from, and receives
 //! one `bothways-wire` frame per event (the protocol is `bothways_journal_format::wire`).
+//!
+//! Where this file and its async twin differ: a thread waits on one thing at a time, so a
+//! client's thread looks at its socket between waits for events, limits come from the
+//! socket's own timeouts, and the accept loop polls a non-blocking listener to be stoppable;
+//! the async server's task waits on its subscription and its socket at once (`select!`), with
+//! timers around each read and write, and stops through a `CancellationToken`.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream, ToSocketAddrs};

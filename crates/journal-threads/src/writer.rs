@@ -1,5 +1,11 @@
 //! The writer's state and the effect the pausable worker applies to each command: buffer,
 //! broadcast, flush, and fsync once for every appender waiting at the same moment.
+//!
+//! Why this file and its async twin differ: waking a sleeping thread costs what waking a task
+//! does not, so here appenders wait for their fsync on a mutex and condvar they first nap and
+//! yield around, and the writer sleeps until its group is in; the async writer moves its
+//! blocking file work into `spawn_blocking` and lets appenders wait on a watch channel. The
+//! group-commit rule and the poisoning are the same in both.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};

@@ -2,6 +2,12 @@
 //! acknowledges at a safe point, and the last guard dropped lets it go on.
 //!
 //! [`Pausable`]: crate::Pausable
+//!
+//! Why this file and its threads twin differ so much: the async worker pauses by *not
+//! polling* — the handshake only has to publish "parked" and wake whoever waits, with a watch
+//! channel and an atomic — while a thread can only pause itself, so the threads gate is a
+//! mutex, a condvar and a wake channel the worker checks at its safe point. Same names, same
+//! states; the machinery is each style's own.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

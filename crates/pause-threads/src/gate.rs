@@ -1,5 +1,10 @@
 //! The pause handshake: callers count themselves in, the worker acknowledges at a safe point
 //! between items, and the last guard dropped lets it go on.
+//!
+//! Why this file and its async twin differ so much: a thread can only pause itself, so this
+//! gate is a mutex, a condvar and a wake channel the worker checks at its safe point; the async
+//! worker pauses by *not polling*, and its gate only publishes "parked" and wakes whoever
+//! waits. Same names, same states; the machinery is each style's own.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};

@@ -82,7 +82,7 @@ impl Conformance {
                         }
                     }
                     match task.await {
-                        Ok(result) => result.map(SpecSummary::from).map_err(to_spec),
+                        Ok(result) => result.map(to_spec_summary).map_err(to_spec),
                         Err(e) => Err(Spec::Other(format!("the loop's task failed: {e}"))),
                     }
                 })
@@ -184,11 +184,10 @@ fn to_spec(error: Error) -> Spec {
     }
 }
 
-impl From<Summary> for SpecSummary {
-    fn from(s: Summary) -> Self {
-        SpecSummary {
-            events: s.events,
-            batches: s.batches,
-        }
+/// The loop's summary in the suite's words.
+fn to_spec_summary(s: Summary) -> SpecSummary {
+    SpecSummary {
+        events: s.events,
+        batches: s.batches,
     }
 }

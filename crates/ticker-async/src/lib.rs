@@ -37,14 +37,14 @@
 #![warn(missing_docs)]
 
 mod batch;
-mod config;
 #[cfg(feature = "spec")]
 pub mod conformance;
 mod error;
 mod gather;
 mod tcp;
 
-pub use config::{Config, Summary};
+// One type each for both styles: a loop is set up and reports alike in each.
+pub use bothways_wire::ticker::{Config, Summary};
 pub use error::Error;
 pub use gather::run;
 pub use tcp::run_tcp;

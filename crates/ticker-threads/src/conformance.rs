@@ -96,7 +96,7 @@ impl ticker::Running for Loop {
 
     fn finish(mut self) -> Result<SpecSummary, Spec> {
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result.map(SpecSummary::from).map_err(to_spec),
+            Some(Ok(result)) => result.map(to_spec_summary).map_err(to_spec),
             Some(Err(_)) => Err(Spec::Other("the loop's thread panicked".into())),
             None => Err(Spec::Other("finished twice".into())),
         }
@@ -131,11 +131,10 @@ fn to_spec(error: Error) -> Spec {
     }
 }
 
-impl From<Summary> for SpecSummary {
-    fn from(s: Summary) -> Self {
-        SpecSummary {
-            events: s.events,
-            batches: s.batches,
-        }
+/// The loop's summary in the suite's words.
+fn to_spec_summary(s: Summary) -> SpecSummary {
+    SpecSummary {
+        events: s.events,
+        batches: s.batches,
     }
 }

@@ -1,5 +1,10 @@
 //! Bound any operation: one timeout around any future. Dropping the future at the deadline
 //! cancels it, so the operation needs no help to stop.
+//!
+//! Why this file is a fraction of its threads twin: a future can be dropped at its deadline,
+//! so one `tokio::time::timeout` is the whole mechanism; a running call on a thread cannot be
+//! dropped, so the threads version needs a pool of workers, a token to cancel through, and
+//! rules for an answer that comes late.
 
 use std::any::Any;
 use std::future::Future;

@@ -1,5 +1,10 @@
 //! Bound any operation: a pool of reusable workers runs a closure under a deadline and cancels
 //! it through a token. Threads cannot drop a running call, so the operation must cooperate.
+//!
+//! Why this file is several times its async twin: a future can be dropped at its deadline, so
+//! async needs one `tokio::time::timeout`; here a pool of workers (no thread per call), a
+//! `CancelToken` the operation looks at, and the rules for an answer that comes at or after
+//! the deadline (discarded, never passed off as a result) make up the difference.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -12,6 +12,7 @@
 
 pub mod frame;
 pub mod line;
+pub mod ticker;
 
 pub use frame::FrameDecoder;
 pub use line::LineDecoder;

@@ -1,4 +1,6 @@
-//! How a loop is set up, and what it reports when it exits.
+//! The ticker's loops, set up and reported on the same way in both styles: how a loop is set
+//! up, and what it reports when it exits. One type each for both ticker crates, which
+//! re-export them (`bothways_ticker_async::Config`, `bothways_ticker_threads::Config`).
 
 use std::time::Duration;
 
@@ -6,7 +8,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// let config = bothways_ticker_threads::Config::default();
+/// let config = bothways_wire::ticker::Config::default();
 /// assert_eq!(config.period, Duration::from_millis(500));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,7 @@ impl Default for Config {
 /// What a loop reports when it exits: how many events and batches went through.
 ///
 /// ```
-/// let s = bothways_ticker_threads::Summary::default();
+/// let s = bothways_wire::ticker::Summary::default();
 /// assert_eq!((s.events, s.batches), (0, 0));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
