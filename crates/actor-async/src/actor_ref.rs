@@ -177,6 +177,7 @@ impl<A: Actor> ActorRef<A> {
 
     /// Sends `msg` and waits for the reply through a one-shot channel, at most `limit` in all
     /// (waiting for room in the mailbox included). `Duration::MAX` means no limit.
+    // ANCHOR: ask
     pub async fn ask(&self, msg: A::Msg, limit: Duration) -> Result<A::Reply, Error> {
         if current() == self.id() {
             return Err(Error::AskSelf { id: self.id() });
@@ -215,6 +216,7 @@ impl<A: Actor> ActorRef<A> {
             None => Err(self.timeout(limit)),
         }
     }
+    // ANCHOR_END: ask
 
     /// Stops the actor: it takes no new messages, handles those already in its mailbox, runs
     /// its stop hook and ends. Returns at once.

@@ -83,6 +83,7 @@ where
     Ok(ActorRef { inner })
 }
 
+// ANCHOR: run
 async fn run<A, F>(
     mut factory: F,
     mut inbox: mpsc::Receiver<Envelope<A>>,
@@ -168,6 +169,7 @@ async fn run<A, F>(
         let _ = supervisor.try_send(exit);
     }
 }
+// ANCHOR_END: run
 
 /// Builds fresh state; a panicking factory counts as a panic the actor cannot recover from.
 fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {

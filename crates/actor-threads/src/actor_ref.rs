@@ -192,6 +192,7 @@ impl<A: Actor> ActorRef<A> {
 
     /// Sends `msg` and waits for the reply through a one-shot channel, at most `limit` in all
     /// (waiting for room in the mailbox included). `Duration::MAX` means no limit.
+    // ANCHOR: ask
     pub fn ask(&self, msg: A::Msg, limit: Duration) -> Result<A::Reply, Error> {
         if CURRENT.get() == self.id() {
             return Err(Error::AskSelf { id: self.id() });
@@ -210,6 +211,7 @@ impl<A: Actor> ActorRef<A> {
             Err(RecvTimeoutError::Disconnected) => Err(self.stopped()),
         }
     }
+    // ANCHOR_END: ask
 
     /// Stops the actor: it takes no new messages, handles those already in its mailbox, runs
     /// its stop hook and ends. Returns at once.

@@ -82,6 +82,7 @@ where
     Ok(ActorRef { inner })
 }
 
+// ANCHOR: run
 fn run<A, F>(
     mut factory: F,
     inbox: &Receiver<Envelope<A>>,
@@ -165,6 +166,7 @@ fn run<A, F>(
         let _ = supervisor.try_send(exit);
     }
 }
+// ANCHOR_END: run
 
 /// Builds fresh state; a panicking factory counts as a panic the actor cannot recover from.
 fn build<A>(factory: &mut impl FnMut() -> A) -> Result<A, String> {
