@@ -130,8 +130,7 @@ fn snippet(root: &Path, spec: &str) -> Result<String, String> {
     let (path, name) = spec
         .split_once('#')
         .ok_or_else(|| format!("snippet {spec:?} names no anchor (path#anchor)"))?;
-    let source =
-        fs::read_to_string(root.join(path)).map_err(|e| format!("snippet {path}: {e}"))?;
+    let source = fs::read_to_string(root.join(path)).map_err(|e| format!("snippet {path}: {e}"))?;
     let (open, close) = (format!("ANCHOR: {name}"), format!("ANCHOR_END: {name}"));
     let is_anchor = |l: &str| l.contains("// ANCHOR: ") || l.contains("// ANCHOR_END: ");
     let mut inside = false;
@@ -148,7 +147,9 @@ fn snippet(root: &Path, spec: &str) -> Result<String, String> {
         }
     }
     if !found || taken.is_empty() {
-        return Err(format!("snippet {spec}: no lines between `// {open}` and `// {close}`"));
+        return Err(format!(
+            "snippet {spec}: no lines between `// {open}` and `// {close}`"
+        ));
     }
     let indent = taken
         .iter()
@@ -292,7 +293,12 @@ fn experiment_tables(report: &Value, id: &str) -> Result<String, String> {
             .collect();
         let mut ns: Vec<u64> = series
             .iter()
-            .flat_map(|s| s.get("points").and_then(Value::as_array).into_iter().flatten())
+            .flat_map(|s| {
+                s.get("points")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+            })
             .filter_map(|p| p.get("n").and_then(Value::as_u64))
             .collect();
         ns.sort_unstable();
@@ -435,7 +441,9 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         assert_eq!(
             filled.as_deref(),
-            Ok("x\n<!-- snippet: s.rs#b -->\n```rust\nfn b() {\n    1\n}\n```\n<!-- /snippet -->\ny\n")
+            Ok(
+                "x\n<!-- snippet: s.rs#b -->\n```rust\nfn b() {\n    1\n}\n```\n<!-- /snippet -->\ny\n"
+            )
         );
     }
 }

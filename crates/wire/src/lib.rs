@@ -10,6 +10,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod accept;
 pub mod frame;
 pub mod line;
 pub mod ticker;
