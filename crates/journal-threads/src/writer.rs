@@ -212,6 +212,9 @@ impl Durable {
     /// and refuses every later append. (After a failed fsync the kernel may have dropped the
     /// pages it could not write, so a retried fsync could report success for data that is
     /// gone: nothing is retried.)
+    // Inlined so that an append's check is the one load below, not a call that saves
+    // registers and writes a large `Option<Error>` (measured: 21–32 instructions an append).
+    #[inline]
     pub(crate) fn failure(&self) -> Option<Error> {
         if !self.poisoned.load(Ordering::Acquire) {
             return None;
