@@ -25,7 +25,8 @@ pub enum Error {
     /// Reading or writing the file failed.
     #[error("journal I/O failed: {0}")]
     Io(#[from] std::io::Error),
-    /// An earlier write or fsync failed; the journal accepts nothing more.
+    /// An earlier write or fsync failed; the journal accepts nothing more. (An append refused
+    /// with it may or may not be found after a reopen, as after any failed write.)
     #[error("the journal's writer failed earlier: {message}")]
     Failed {
         /// What failed.
