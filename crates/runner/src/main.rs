@@ -31,7 +31,8 @@ per idle task and thread, switch cost, C10K, the two async pitfalls), and prints
 pattern, scenario, then a verdict and the measured figures for each style.
 
   --full     the experiments at full size (1k to 50k tasks and threads, up to 10k
-             connections): minutes, not seconds
+             connections) and the journal's power cuts as in `cargo test` (1,000 per
+             mode, 100 without it): minutes, not seconds
   --out DIR  where report.html and report.json go (default: target/bothways)
   NAME       run only these patterns and experiments
   --docs     write the snippets and measured tables of README.md and docs/ from the sources
@@ -39,6 +40,9 @@ pattern, scenario, then a verdict and the measured figures for each style.
   --publish  copy the last run's report.json (from --out) to docs/results/, then --docs
 
 Exits 1 if any check or experiment failed, 2 on bad arguments.";
+
+/// Power cuts per durability mode in a quick run (see `main`).
+const QUICK_POWER_CUTS: u64 = 100;
 
 /// Every pattern the runner knows, in the order its rows appear: its checks, and the
 /// constructors of its two implementations that they run on.
@@ -260,6 +264,12 @@ fn main() -> ExitCode {
     };
     if let Some(publish) = args.docs {
         return write_docs(&args.out, publish);
+    }
+    if !args.full {
+        // The power cuts would otherwise be most of a quick run (1,000 per mode and style,
+        // ~20 s a style in release); `cargo test` and `--full` still make them all, and the
+        // figure in the table says how many ran. BOTHWAYS_POWER_CUTS still wins.
+        bothways_spec::journal::set_power_cuts(QUICK_POWER_CUTS);
     }
     let steps = args
         .patterns

@@ -25,8 +25,8 @@ pub use checks::durability::{
     ALONE, CRASH_ROUNDS, GENERATIONS, GROUP_APPENDERS, GROUP_EACH, POWER_CUTS, POWER_CUTS_VAR,
     SIM_FSYNC, acknowledged_appends_survive_sigkill, acknowledged_events_survive_power_cuts,
     every_durability_reads_back, failed_fsync_poisons_the_journal,
-    full_disk_is_typed_error_and_reopen_continues, group_commit_shares_fsyncs,
-    prune_is_atomic_under_sigkill, tick_flushes_without_a_call,
+    full_disk_is_typed_error_and_reopen_continues, group_commit_shares_fsyncs, power_cuts,
+    prune_is_atomic_under_sigkill, set_power_cuts, tick_flushes_without_a_call,
 };
 pub use checks::format::{
     damage_in_a_sealed_segment_is_a_typed_error, flipped_bit_is_typed_error_at_offset,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -372,6 +373,37 @@ pub fn group_commit_shares_fsyncs<T: JournalSpec>(imp: &T) -> CheckResult {
 pub const POWER_CUTS: u64 = 1_000;
 /// The environment variable that sets how many power cuts the power-cut check makes per mode.
 pub const POWER_CUTS_VAR: &str = "BOTHWAYS_POWER_CUTS";
+
+/// The count [`set_power_cuts`] chose, 0 for none.
+static CHOSEN_CUTS: AtomicU64 = AtomicU64::new(0);
+
+/// Sets how many power cuts the power-cut check makes per mode when [`POWER_CUTS_VAR`] is not
+/// set (it still wins): a program that runs the suite, as the runner's quick run does, can
+/// spend less time on them than `cargo test` does, without an environment variable (setting
+/// one in-process is `unsafe` in edition 2024). 0 restores [`POWER_CUTS`].
+///
+/// ```
+/// bothways_spec::journal::set_power_cuts(100);
+/// assert_eq!(bothways_spec::journal::power_cuts(), 100);
+/// # bothways_spec::journal::set_power_cuts(0);
+/// ```
+pub fn set_power_cuts(cuts: u64) {
+    CHOSEN_CUTS.store(cuts, Ordering::Relaxed);
+}
+
+/// How many power cuts the power-cut check makes per mode: [`POWER_CUTS_VAR`] if set, else what
+/// [`set_power_cuts`] chose, else [`POWER_CUTS`]; at least one.
+pub fn power_cuts() -> u64 {
+    let chosen = match CHOSEN_CUTS.load(Ordering::Relaxed) {
+        0 => POWER_CUTS,
+        n => n,
+    };
+    std::env::var(POWER_CUTS_VAR)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(chosen)
+        .max(1)
+}
 /// Generations of one simulated disk in the power-cut check: each opens the journal on what
 /// the last cut left (recovery runs on torn files, and may itself be cut), works, and is cut.
 pub const GENERATIONS: u64 = 4;
@@ -614,18 +646,14 @@ fn calls_of_a_generation<T: JournalSpec>(
 /// `verify_after_cut`): it opens — a power cut is never corruption — and holds every event
 /// acknowledged as durable, in order, exactly once, and nothing that was never appended. The
 /// same disk then goes through the next of four generations, so recovery itself runs on torn
-/// files and may be cut. 1,000 cuts per mode ([`POWER_CUTS_VAR`] for more); a failure names
+/// files and may be cut. 1,000 cuts per mode ([`power_cuts`] for another count); a failure names
 /// its seed.
 pub fn acknowledged_events_survive_power_cuts<T: JournalSpec>(imp: &T) -> CheckResult {
     seeded(|seed| acknowledged_events_survive_power_cuts_with(imp, seed))
 }
 
 fn acknowledged_events_survive_power_cuts_with<T: JournalSpec>(imp: &T, seed: u64) -> CheckResult {
-    let cuts = std::env::var(POWER_CUTS_VAR)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(POWER_CUTS)
-        .max(1);
+    let cuts = power_cuts();
     let mut rng = Rng::new(seed);
     let mut figures = Vec::new();
     for (durability, name) in [
