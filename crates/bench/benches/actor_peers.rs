@@ -3,15 +3,16 @@
 //! with crossbeam-channel, once with std's mpsc), one criterion group per workload so one run
 //! shows them side by side.
 //!
-//! Groups (ids `<group>/<who>/<flavour>`; async on a `current_thread` runtime and on a
-//! `multi_thread` one with 2 workers, the machine's cores; threads have no flavour):
+//! Groups (ids `<group>/<flavour>/<who>` for async, on a `current_thread` runtime and on a
+//! `multi_thread` one with 2 workers, the machine's cores; `<group>/<who>` for threads, which
+//! have no flavour — so the report reads each flavour, and threads, as one workload):
 //!
-//! - `peers_tell`: one sender tells a counting actor, per message; every batch ends with an
+//! - `actor_tell_peers`: one sender tells a counting actor, per message; every batch ends with an
 //!   ask, so the clock stops only once every message told has been handled;
-//! - `peers_ask`: one ask and its reply, no limit on any side;
-//! - `peers_ask_limit`: the same with a 10 s limit on every side: bothways' `ask` limit, kameo's
-//!   `reply_timeout`, ractor's call timeout, `recv_timeout` in the hand-written actors;
-//! - `peers_spawn_stop`: spawn an actor, stop it, and wait until it has ended, per actor.
+//! - `actor_ask_peers`: one ask and its reply, no limit on any side;
+//! - `actor_ask_limit_peers`: the same with a 10 s limit on every side: bothways' `ask` limit,
+//!   kameo's `reply_timeout`, ractor's call timeout, `recv_timeout` in the hand-written actors;
+//! - `actor_spawn_stop_peers`: spawn an actor, stop it, and wait until it has ended, per actor.
 //!
 //! Like for like: every mailbox holds [`CAPACITY`] messages (bothways, kameo `bounded`,
 //! crossbeam `bounded`, std `sync_channel`) and every actor does the same work (adds the number
@@ -35,7 +36,7 @@ use tokio::runtime::{Builder, Runtime};
 const CAPACITY: usize = 1024;
 /// Mailbox capacity when spawning: kameo's and bothways' default.
 const SPAWN_CAPACITY: usize = 64;
-/// The limit of `peers_ask_limit`: far away, never reached; bothways' usual figure.
+/// The limit of `actor_ask_limit_peers`: far away, never reached; bothways' usual figure.
 const LIMIT: Duration = Duration::from_secs(10);
 /// Stack of every threads actor.
 const STACK: usize = 64 * 1024;
@@ -385,7 +386,7 @@ fn expect(total: &AtomicU64, told: u64) -> u64 {
 }
 
 fn tell(c: &mut Criterion) {
-    let mut group = c.benchmark_group("peers_tell");
+    let mut group = c.benchmark_group("actor_tell_peers");
     group.throughput(Throughput::Elements(1));
     for (flavour, rt) in runtimes() {
         let (bw, km, rc) = rt.block_on(async {
@@ -398,7 +399,7 @@ fn tell(c: &mut Criterion) {
         let total = Arc::new(AtomicU64::new(0));
         on(
             &mut group,
-            BenchmarkId::new("bothways_async", flavour),
+            BenchmarkId::new(flavour, "bothways_async"),
             &rt,
             move |iters| {
                 let (bw, total) = (bw.clone(), Arc::clone(&total));
@@ -417,7 +418,7 @@ fn tell(c: &mut Criterion) {
         let total = Arc::new(AtomicU64::new(0));
         on(
             &mut group,
-            BenchmarkId::new("kameo", flavour),
+            BenchmarkId::new(flavour, "kameo"),
             &rt,
             move |iters| {
                 let (km, total) = (km.clone(), Arc::clone(&total));
@@ -439,7 +440,7 @@ fn tell(c: &mut Criterion) {
         let total = Arc::new(AtomicU64::new(0));
         on(
             &mut group,
-            BenchmarkId::new("ractor", flavour),
+            BenchmarkId::new(flavour, "ractor"),
             &rt,
             move |iters| {
                 let (rc, total) = (rc.clone(), Arc::clone(&total));
@@ -524,7 +525,7 @@ fn ask(c: &mut Criterion, name: &str, limit: Option<Duration>) {
         });
         on(
             &mut group,
-            BenchmarkId::new("bothways_async", flavour),
+            BenchmarkId::new(flavour, "bothways_async"),
             &rt,
             move |iters| {
                 let bw = bw.clone();
@@ -540,7 +541,7 @@ fn ask(c: &mut Criterion, name: &str, limit: Option<Duration>) {
         );
         on(
             &mut group,
-            BenchmarkId::new("kameo", flavour),
+            BenchmarkId::new(flavour, "kameo"),
             &rt,
             move |iters| {
                 let km = km.clone();
@@ -559,7 +560,7 @@ fn ask(c: &mut Criterion, name: &str, limit: Option<Duration>) {
         );
         on(
             &mut group,
-            BenchmarkId::new("ractor", flavour),
+            BenchmarkId::new(flavour, "ractor"),
             &rt,
             move |iters| {
                 let rc = rc.clone();
@@ -602,19 +603,19 @@ fn ask(c: &mut Criterion, name: &str, limit: Option<Duration>) {
 }
 
 fn ask_no_limit(c: &mut Criterion) {
-    ask(c, "peers_ask", None);
+    ask(c, "actor_ask_peers", None);
 }
 
 fn ask_limit(c: &mut Criterion) {
-    ask(c, "peers_ask_limit", Some(LIMIT));
+    ask(c, "actor_ask_limit_peers", Some(LIMIT));
 }
 
 fn spawn_stop(c: &mut Criterion) {
-    let mut group = c.benchmark_group("peers_spawn_stop");
+    let mut group = c.benchmark_group("actor_spawn_stop_peers");
     for (flavour, rt) in runtimes() {
         on(
             &mut group,
-            BenchmarkId::new("bothways_async", flavour),
+            BenchmarkId::new(flavour, "bothways_async"),
             &rt,
             |iters| async move {
                 let start = Instant::now();
@@ -626,7 +627,7 @@ fn spawn_stop(c: &mut Criterion) {
         );
         on(
             &mut group,
-            BenchmarkId::new("kameo", flavour),
+            BenchmarkId::new(flavour, "kameo"),
             &rt,
             |iters| async move {
                 let start = Instant::now();
@@ -638,7 +639,7 @@ fn spawn_stop(c: &mut Criterion) {
         );
         on(
             &mut group,
-            BenchmarkId::new("ractor", flavour),
+            BenchmarkId::new(flavour, "ractor"),
             &rt,
             |iters| async move {
                 let start = Instant::now();

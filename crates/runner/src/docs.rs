@@ -17,9 +17,10 @@
 //! ```
 //!
 //! The anchors are mdBook's (`{{#include file.rs:anchor}}`): one comment line before the lines
-//! shown and one after. Results come in five kinds: `run` (machine, date, command), `pattern
+//! shown and one after. Results come in six kinds: `run` (machine, date, command), `pattern
 //! NAME` (the checks' verdicts and figures), `experiment ID` (each chart as a table),
-//! `ecosystem` (the peers' tables) and `headline` (each experiment's first finding).
+//! `ecosystem` (the peers' tables), `headline` (each experiment's first finding) and `peers`
+//! (one line per peer table: its charted figure for each row, against bothways' first row).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -177,6 +178,7 @@ fn results(report: &Value, spec: &str) -> Result<String, String> {
         "experiment" => experiment_tables(report, name),
         "ecosystem" => Ok(ecosystem_tables(report)),
         "headline" => Ok(headline(report)),
+        "peers" => Ok(peers_lines(report)),
         other => Err(format!("unknown results kind {other:?}")),
     }
 }
@@ -359,8 +361,9 @@ fn ecosystem_tables(report: &Value) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "\n{} (`{}`):\n",
-            text(workload, "workload"),
+            "\n**{}** — {} (`{}`):\n",
+            text(workload, "title"),
+            text(workload, "source"),
             text(workload, "command")
         );
         let _ = writeln!(out, "| | {} |", columns.join(" | "));
@@ -407,6 +410,72 @@ fn headline(report: &Value) -> String {
     out
 }
 
+/// One line per peer workload: the first column (the one its chart shows) for every row, and
+/// each peer's ratio to bothways' first row, as the table's own ratio column has it.
+fn peers_lines(report: &Value) -> String {
+    let mut out = String::new();
+    let workloads = report
+        .get("ecosystem")
+        .and_then(|e| e.get("workloads"))
+        .and_then(Value::as_array);
+    for workload in workloads.into_iter().flatten() {
+        let first_column = workload
+            .get("columns")
+            .and_then(Value::as_array)
+            .and_then(|c| c.first())
+            .map_or_else(|| "?".to_owned(), |c| text(c, "name"));
+        let rows: Vec<(String, f64, bool)> = workload
+            .get("rows")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|row| {
+                let value = row.get("values")?.as_array()?.first()?.as_f64()?;
+                let ours = row.get("bothways").and_then(Value::as_bool) == Some(true);
+                Some((text(row, "name"), value, ours))
+            })
+            .collect();
+        let Some(base) = rows.iter().find(|r| r.2).map(|r| r.1) else {
+            continue;
+        };
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|(name, value, ours)| {
+                if *ours {
+                    format!("{name} **{}**", grouped(&number(*value)))
+                } else {
+                    let ratio = number(value / base);
+                    format!("{name} {} ({ratio}×)", grouped(&number(*value)))
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "- {} ({first_column}): {}",
+            text(workload, "title"),
+            cells.join(" · ")
+        );
+    }
+    if out.is_empty() {
+        out.push_str("Not measured in this run.\n");
+    }
+    out
+}
+
+/// `4337418` as `4,337,418`: a line of prose reads better with its thousands apart.
+fn grouped(n: &str) -> String {
+    let (int, rest) = n.split_at(n.find('.').unwrap_or(n.len()));
+    let (sign, digits) = int.split_at(usize::from(int.starts_with('-')));
+    let mut out = String::from(sign);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out + rest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,6 +497,14 @@ mod tests {
             stale.is_empty(),
             "stale, rewrite them with `cargo run --release -- --docs`: {stale:?}"
         );
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(grouped("4337418"), "4,337,418");
+        assert_eq!(grouped("-1234.5"), "-1,234.5");
+        assert_eq!(grouped("999"), "999");
+        assert_eq!(grouped("0.722"), "0.722");
     }
 
     #[test]

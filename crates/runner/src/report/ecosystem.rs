@@ -65,6 +65,16 @@ fn bench_command(bench: &str) -> String {
     format!("cargo bench -p bothways-bench --bench {bench}")
 }
 
+/// The bench file that fills `group`: bench `x_peers` fills the groups named `x…_peers`. The
+/// group itself when no bench claims it.
+fn bench_of<'a>(group: &'a str, benches: &[(&'a str, &str)]) -> &'a str {
+    benches
+        .iter()
+        .map(|(bench, _)| *bench)
+        .find(|bench| group.starts_with(bench.trim_end_matches("_peers")))
+        .unwrap_or(group)
+}
+
 /// Converts an experiment's peer tables (from `bothways_bench`) into workloads, measured by
 /// `command` at `date`.
 pub(crate) fn from_run(
@@ -144,16 +154,12 @@ pub(crate) fn from_criterion(criterion_dir: &Path, benches: &[(&str, &str)]) -> 
         .into_iter()
         .map(|name| {
             let rows: Vec<&Measured> = found.iter().filter(|m| m.workload == name).collect();
-            workload(&name, &rows, criterion_dir)
+            workload(&name, &rows, benches)
         })
         .collect();
     let missing = benches
         .iter()
-        .filter(|(bench, _)| {
-            // A bench `x_peers` fills the groups named `x…_peers`.
-            let stem = bench.trim_end_matches("_peers");
-            !groups.iter().any(|g| g.starts_with(stem))
-        })
+        .filter(|(bench, _)| !groups.iter().any(|g| bench_of(g, benches) == *bench))
         .map(|(bench, about)| Missing {
             bench: (*bench).to_owned(),
             about: (*about).to_owned(),
@@ -232,7 +238,7 @@ fn read_function(new: &Path, function_dir: &Path) -> Option<Measured> {
 /// A workload's table: throughput per second (charted) when the group set one, else time per
 /// iteration; the median time; CPU per operation when recorded; and each row against each of
 /// bothways' rows.
-fn workload(name: &str, rows: &[&Measured], criterion_dir: &Path) -> Workload {
+fn workload(name: &str, rows: &[&Measured], benches: &[(&str, &str)]) -> Workload {
     let per_second = rows.iter().all(|r| r.throughput.is_some());
     let unit = rows
         .first()
@@ -292,10 +298,9 @@ fn workload(name: &str, rows: &[&Measured], criterion_dir: &Path) -> Workload {
     Workload {
         title: name.to_owned(),
         source: format!(
-            "criterion, {}/{group} (median of its samples), measured {when}",
-            criterion_dir.display()
+            "criterion's estimates for {group} (median of its samples), measured {when}"
         ),
-        command: bench_command(group),
+        command: bench_command(bench_of(group, benches)),
         columns,
         rows: table_rows,
     }
@@ -572,6 +577,8 @@ mod tests {
             10.0,
         );
         function(dir.path(), "actor_peers", "tell", Some("kameo"), 30.0);
+        // A group named after its workload, filled by the bench `actor_peers`.
+        function(dir.path(), "actor_ask_peers", "ask", Some("kameo"), 30.0);
         let e = from_criterion(
             dir.path(),
             &[
@@ -581,8 +588,12 @@ mod tests {
             ],
         );
         let titles: Vec<&str> = e.workloads.iter().map(|w| w.title.as_str()).collect();
-        assert_eq!(titles, ["actor_peers/tell", "journal_peers"]);
-        let journal = &e.workloads[1];
+        assert_eq!(
+            titles,
+            ["actor_ask_peers/ask", "actor_peers/tell", "journal_peers"]
+        );
+        assert!(e.workloads[0].command.ends_with("--bench actor_peers"));
+        let journal = &e.workloads[2];
         let names: Vec<&str> = journal.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(
             names,
@@ -604,7 +615,7 @@ mod tests {
             [Some(8e6), Some(2.0), Some(39.1), Some(0.5)]
         );
         assert_eq!(journal.rows[0].class, "threads");
-        assert_eq!(e.workloads[0].rows[0].class, "async");
+        assert_eq!(e.workloads[1].rows[0].class, "async");
         assert!(journal.command.ends_with("--bench journal_peers"));
         let missing: Vec<&str> = e.missing.iter().map(|m| m.bench.as_str()).collect();
         assert_eq!(missing, ["ticker_peers"]);
