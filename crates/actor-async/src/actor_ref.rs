@@ -14,8 +14,8 @@ use tokio::sync::oneshot::error::RecvError;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
-use crate::metrics::Counters;
 use crate::{Actor, ActorExit, Error, Metrics, TellError};
+use bothways_shared::Counters;
 
 pub(crate) const RUNNING: u8 = 0;
 pub(crate) const STOPPING: u8 = 1;
@@ -291,6 +291,28 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// The actor's metrics now.
+    ///
+    /// ```
+    /// use bothways_actor_async::{Actor, Config, Context, spawn};
+    ///
+    /// struct Echo;
+    /// impl Actor for Echo {
+    ///     type Msg = u32;
+    ///     type Reply = u32;
+    ///     async fn handle(&mut self, n: u32, _: &Context<Self>) -> u32 { n }
+    /// }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// let echo = spawn(|| Echo, Config::default())?;
+    /// echo.tell(1).await?;
+    /// assert_eq!(echo.ask(2, std::time::Duration::from_secs(5)).await?, 2);
+    /// let m = echo.metrics();
+    /// assert_eq!((m.received, m.handled, m.queue_depth), (2, 2, 0));
+    /// println!("{m}"); // received 2, handled 2, panicked 0, dropped 0, queued 0, handler time …
+    /// # Ok::<(), bothways_actor_async::Error>(())
+    /// # })?;
+    /// # Ok::<(), bothways_actor_async::Error>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let shared = &self.inner.shared;
         let mailbox = &self.inner.mailbox;

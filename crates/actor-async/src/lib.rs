@@ -52,14 +52,13 @@ mod config;
 #[cfg(feature = "spec")]
 pub mod conformance;
 mod error;
-mod metrics;
 mod spawn;
 
 pub use actor::{Actor, Context};
 pub use actor_ref::ActorRef;
+pub use bothways_shared::Metrics;
 pub use config::{ActorExit, Config, ExitReason, MAX_CAPACITY, RestartPolicy};
 pub use error::{Error, TellError};
-pub use metrics::Metrics;
 pub use spawn::spawn;
 
 /// The channel a supervisor is told on ([`Config::supervisor`]), re-exported so that using it

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, TrySendError, bounded};
 
-use crate::metrics::Counters;
 use crate::{Actor, ActorExit, Error, Metrics, TellError};
+use bothways_shared::Counters;
 
 pub(crate) const RUNNING: u8 = 0;
 pub(crate) const STOPPING: u8 = 1;
@@ -287,6 +287,25 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// The actor's metrics now.
+    ///
+    /// ```
+    /// use bothways_actor_threads::{Actor, Config, Context, spawn};
+    ///
+    /// struct Echo;
+    /// impl Actor for Echo {
+    ///     type Msg = u32;
+    ///     type Reply = u32;
+    ///     fn handle(&mut self, n: u32, _: &Context<Self>) -> u32 { n }
+    /// }
+    ///
+    /// let echo = spawn(|| Echo, Config::default())?;
+    /// echo.tell(1)?;
+    /// assert_eq!(echo.ask(2, std::time::Duration::from_secs(5))?, 2);
+    /// let m = echo.metrics();
+    /// assert_eq!((m.received, m.handled, m.queue_depth), (2, 2, 0));
+    /// println!("{m}"); // received 2, handled 2, panicked 0, dropped 0, queued 0, handler time …
+    /// # Ok::<(), bothways_actor_threads::Error>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let shared = &self.inner.shared;
         let wake = usize::from(shared.wake_queued.load(Ordering::SeqCst));

@@ -122,14 +122,3 @@ impl<M> From<TellError<M>> for Error {
         refused.error
     }
 }
-
-/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
-pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_owned()
-    }
-}

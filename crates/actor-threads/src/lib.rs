@@ -49,17 +49,16 @@ mod config;
 #[cfg(feature = "spec")]
 pub mod conformance;
 mod error;
-mod metrics;
 mod spawn;
 
 pub use actor::{Actor, Context};
 pub use actor_ref::ActorRef;
 // Threads: the stack size limits have no async counterpart.
+pub use bothways_shared::Metrics;
 pub use config::{
     ActorExit, Config, ExitReason, MAX_CAPACITY, MAX_STACK_SIZE, MIN_STACK_SIZE, RestartPolicy,
 };
 pub use error::{Error, TellError};
-pub use metrics::Metrics;
 pub use spawn::spawn;
 
 /// The channel a supervisor is told on ([`Config::supervisor`]), re-exported so that using it

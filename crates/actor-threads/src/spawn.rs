@@ -11,9 +11,9 @@ use std::time::Instant;
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::actor_ref::{CURRENT, DEAD, Envelope, Inner, KILLED, RUNNING, STOPPING, Shared};
-use crate::error::panic_text;
-use crate::metrics::Counters;
 use crate::{Actor, ActorExit, ActorRef, Config, Context, Error, ExitReason, RestartPolicy};
+use bothways_shared::Counters;
+use bothways_shared::panic_text;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_channel::Receiver;
+use bothways_shared::panic_text;
 use futures::FutureExt;
 use tokio::task::JoinHandle;
 
@@ -222,15 +223,5 @@ impl Drop for ExitOnDrop {
     fn drop(&mut self) {
         // A no-op when the loop already recorded how it ended.
         self.0.exit(Exit::Stopped);
-    }
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_owned()
     }
 }

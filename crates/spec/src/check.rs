@@ -6,6 +6,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads: the
+/// one copy every crate uses, re-exported here for the checks.
+pub use bothways_shared::panic_text;
+
 /// The unit that marks [`Figure::skipped`].
 const SKIPPED: &str = "(skipped)";
 
@@ -327,17 +331,6 @@ pub fn assert_every_check_shown(shown: &[&str], all: &[&str]) {
         missing.is_empty(),
         "no broken variant shows these checks failing: {missing:?}"
     );
-}
-
-/// The text of a panic payload (`&str` or `String`), or a placeholder for other payloads.
-pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_owned()
-    }
 }
 
 // Checks that read process-wide counters (threads, open files, CPU time) must not overlap with

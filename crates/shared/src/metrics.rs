@@ -1,31 +1,23 @@
-//! Mailbox metrics, counted by the actor as it runs and readable from any reference to it.
+//! The actor's mailbox metrics, counted by the actor as it runs and readable from any reference
+//! to it: one layout and one way of counting for both actor crates, which re-export
+//! [`Metrics`] and keep the [`Counters`] in the state an actor shares with its references.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// A snapshot of one actor's mailbox metrics.
+/// A snapshot of one actor's mailbox metrics: what `ActorRef::metrics` returns and what an
+/// actor's exit carries, in both actor crates.
 ///
 /// ```
-/// use bothways_actor_async::{Actor, Config, Context, spawn};
+/// use bothways_shared::Counters;
 ///
-/// struct Echo;
-/// impl Actor for Echo {
-///     type Msg = u32;
-///     type Reply = u32;
-///     async fn handle(&mut self, n: u32, _: &Context<Self>) -> u32 { n }
-/// }
-///
-/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// let echo = spawn(|| Echo, Config::default())?;
-/// echo.tell(1).await?;
-/// assert_eq!(echo.ask(2, std::time::Duration::from_secs(5)).await?, 2);
-/// let m = echo.metrics();
-/// assert_eq!((m.received, m.handled, m.queue_depth), (2, 2, 0));
-/// println!("{m}"); // received 2, handled 2, panicked 0, dropped 0, queued 0, handler time …
-/// # Ok::<(), bothways_actor_async::Error>(())
-/// # })?;
-/// # Ok::<(), bothways_actor_async::Error>(())
+/// let counters = Counters::default();
+/// Counters::bump(&counters.received); // a sender put a message in the mailbox
+/// Counters::bump_own(&counters.own.handled); // the actor handled it
+/// let m = counters.snapshot(0);
+/// assert_eq!((m.received, m.handled, m.queue_depth), (1, 1, 0));
+/// assert!(m.to_string().starts_with("received 1, handled 1, panicked 0"));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Metrics {
@@ -41,10 +33,9 @@ pub struct Metrics {
     pub dropped: u64,
     /// Times the actor was rebuilt from its factory after a panic.
     pub restarts: u64,
-    /// Time spent in the handler, all messages — zero unless [`Config::handler_time`] is on:
-    /// timing a handler reads the clock twice, which costs more than passing a message.
-    ///
-    /// [`Config::handler_time`]: crate::Config::handler_time
+    /// Time spent in the handler, all messages — zero unless the actor's
+    /// `Config::handler_time` is on: timing a handler reads the clock twice, which costs more
+    /// than passing a message.
     pub handler_time: Duration,
 }
 
@@ -79,17 +70,19 @@ impl fmt::Display for Metrics {
 const APART: usize = 128;
 
 /// The live counters behind [`Metrics`]. Relaxed atomics: each counter is exact on its own,
-/// and a snapshot is not promised to be one instant across counters.
+/// and a snapshot is not promised to be one instant across counters. An actor crate keeps
+/// them in the state the actor shares with its references; a user of the crate sees only
+/// [`Metrics`].
 ///
 /// In this order, first in the actor's shared state: what senders write, padding, what the actor
 /// writes, padding, then what both only read (its state, its id).
 #[repr(C)]
-pub(crate) struct Counters {
-    /// Written by every sender.
-    pub(crate) received: AtomicU64,
+pub struct Counters {
+    /// Messages accepted into the mailbox; written by every sender.
+    pub received: AtomicU64,
     _apart: [u8; APART],
-    /// Written by the actor alone.
-    pub(crate) own: Own,
+    /// What the actor alone writes.
+    pub own: Own,
     _after: [u8; APART],
 }
 
@@ -113,31 +106,39 @@ impl fmt::Debug for Counters {
     }
 }
 
-/// The counts only the actor writes.
+/// The counts only the actor writes: count them with [`Counters::bump_own`].
 #[derive(Debug, Default)]
-pub(crate) struct Own {
-    pub(crate) handled: AtomicU64,
-    pub(crate) panicked: AtomicU64,
-    pub(crate) dropped: AtomicU64,
-    pub(crate) restarts: AtomicU64,
+pub struct Own {
+    /// Messages whose handler returned.
+    pub handled: AtomicU64,
+    /// Messages whose handler panicked.
+    pub panicked: AtomicU64,
+    /// Messages dropped unhandled.
+    pub dropped: AtomicU64,
+    /// Times the actor was rebuilt after a panic.
+    pub restarts: AtomicU64,
     handler_nanos: AtomicU64,
 }
 
 impl Counters {
     /// Counts one more; for a counter any sender may write.
     #[inline]
-    pub(crate) fn bump(counter: &AtomicU64) {
+    pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one more; for a counter only the actor writes: a load and a store, without the
-    /// locked read-modify-write of `bump`, since no other writer can come in between.
+    /// locked read-modify-write of `bump`, since no other writer can come in between. Only for
+    /// the fields of [`Own`], from the actor's own thread or task: with two writers a count
+    /// could be lost (never memory safety; it is still an atomic).
     #[inline]
-    pub(crate) fn bump_own(counter: &AtomicU64) {
+    pub fn bump_own(counter: &AtomicU64) {
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
-    pub(crate) fn add_time(&self, d: Duration) {
+    /// Adds a handler's run time to the total; the actor alone calls it. Saturates rather than
+    /// wraps: a total past 584 years of handler time stays at the maximum.
+    pub fn add_time(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let total = &self.own.handler_nanos;
         total.store(
@@ -146,7 +147,9 @@ impl Counters {
         );
     }
 
-    pub(crate) fn snapshot(&self, queue_depth: usize) -> Metrics {
+    /// The counts now, with `queue_depth` — the mailbox's length, which only the crate that owns
+    /// the mailbox can read.
+    pub fn snapshot(&self, queue_depth: usize) -> Metrics {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let own = &self.own;
         Metrics {
