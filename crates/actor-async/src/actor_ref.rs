@@ -135,9 +135,10 @@ impl<A: Actor> ActorRef<A> {
     /// Sends `msg`, waiting while the mailbox is full: a full mailbox slows the sender down
     /// instead of growing. From inside the actor itself a full mailbox is `Full` instead,
     /// since waiting would be for ever. A refused message comes back in the [`TellError`].
+    #[inline]
     pub async fn tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
         if current() == self.id() {
-            return self.try_tell(msg);
+            return self.tell_self(msg);
         }
         match self.reserve(None).await {
             Ok(permit) => {
@@ -146,6 +147,15 @@ impl<A: Actor> ActorRef<A> {
             }
             Err(error) => Err(TellError { error, msg }),
         }
+    }
+
+    /// A tell from inside the actor itself: `try_tell`, since waiting for room in its own
+    /// mailbox would be for ever. Cold and out of line so that `tell`, which every sender calls,
+    /// stays small enough to inline (one core, threads: 65.7 → 58.1 ns per tell).
+    #[cold]
+    #[inline(never)]
+    fn tell_self(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
+        self.try_tell(msg)
     }
 
     /// Sends `msg` if the mailbox has room, or returns `Full` at once. A refused message comes
