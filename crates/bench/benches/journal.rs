@@ -60,6 +60,43 @@ fn async_options(durability: aj::Durability) -> aj::Options {
     }
 }
 
+/// A threads journal of `n` copies of `event`, written without fsync, in a fresh directory
+/// (returned too: the journal lives as long as it).
+fn threads_filled(event: &[u8], n: u64) -> (tempfile::TempDir, tj::Journal) {
+    let dir = dir();
+    let journal = tj::Journal::open(
+        dir.path().join("events"),
+        threads_options(tj::Durability::None),
+    )
+    .unwrap_or_else(|e| panic!("open: {e}"));
+    for _ in 0..n {
+        journal
+            .append(event)
+            .unwrap_or_else(|e| panic!("append: {e}"));
+    }
+    (dir, journal)
+}
+
+/// The same, with the async journal on `rt`.
+fn async_filled(rt: &Runtime, event: &[u8], n: u64) -> (tempfile::TempDir, aj::Journal) {
+    let dir = dir();
+    let journal = rt.block_on(async {
+        let j = aj::Journal::open(
+            dir.path().join("events"),
+            async_options(aj::Durability::None),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"));
+        for _ in 0..n {
+            j.append(event)
+                .await
+                .unwrap_or_else(|e| panic!("append: {e}"));
+        }
+        j
+    });
+    (dir, journal)
+}
+
 /// `iters` times: `appenders` events' bytes written after the last ones, then one
 /// `fdatasync`, through the journal's own file layer (in place, into preallocated zeros, as
 /// both writers do). The file is started afresh, untimed, every 16 MiB.
@@ -232,32 +269,8 @@ fn journal(c: &mut Criterion) {
     // Replay: one 16 MiB journal of 1 KiB events per style, replayed whole per iteration.
     let event = vec![7u8; 1024];
     let events = REPLAY_BYTES / 1024;
-    let tdir = dir();
-    let tjournal = tj::Journal::open(
-        tdir.path().join("events"),
-        threads_options(tj::Durability::None),
-    )
-    .unwrap_or_else(|e| panic!("open: {e}"));
-    for _ in 0..events {
-        tjournal
-            .append(&event)
-            .unwrap_or_else(|e| panic!("append: {e}"));
-    }
-    let adir = dir();
-    let ajournal = rt.block_on(async {
-        let j = aj::Journal::open(
-            adir.path().join("events"),
-            async_options(aj::Durability::None),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("open: {e}"));
-        for _ in 0..events {
-            j.append(&event)
-                .await
-                .unwrap_or_else(|e| panic!("append: {e}"));
-        }
-        j
-    });
+    let (_tdir, tjournal) = threads_filled(&event, events);
+    let (_adir, ajournal) = async_filled(&rt, &event, events);
     group.throughput(Throughput::Bytes(REPLAY_BYTES));
     group.bench_function(BenchmarkId::new("replay_1KiB", "threads"), |b| {
         b.iter(|| {
@@ -287,17 +300,7 @@ fn journal(c: &mut Criterion) {
     for mib in [1u64, 8, 32] {
         let case = format!("pause_{mib}MiB");
         let n = (mib << 20) / 1024;
-        let tdir = dir();
-        let tjournal = tj::Journal::open(
-            tdir.path().join("events"),
-            threads_options(tj::Durability::None),
-        )
-        .unwrap_or_else(|e| panic!("open: {e}"));
-        for _ in 0..n {
-            tjournal
-                .append(&event)
-                .unwrap_or_else(|e| panic!("append: {e}"));
-        }
+        let (_tdir, tjournal) = threads_filled(&event, n);
         group.bench_function(BenchmarkId::new(case.clone(), "threads"), |b| {
             b.iter(|| {
                 tjournal
@@ -305,21 +308,7 @@ fn journal(c: &mut Criterion) {
                     .unwrap_or_else(|e| panic!("subscribe: {e}"))
             });
         });
-        let adir = dir();
-        let ajournal = rt.block_on(async {
-            let j = aj::Journal::open(
-                adir.path().join("events"),
-                async_options(aj::Durability::None),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("open: {e}"));
-            for _ in 0..n {
-                j.append(&event)
-                    .await
-                    .unwrap_or_else(|e| panic!("append: {e}"));
-            }
-            j
-        });
+        let (_adir, ajournal) = async_filled(&rt, &event, n);
         group.bench_function(BenchmarkId::new(case, "async"), |b| {
             b.to_async(&rt).iter(|| async {
                 ajournal
